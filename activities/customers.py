@@ -1,0 +1,128 @@
+"""Who the customer is and what they agreed to: consent (M12) and keyword effects (M5).
+
+Consent comes from the customer's Klaviyo profile, except that an opt-out or opt-in keyword
+texted to us takes effect at once and is recorded in the product database, which then wins over
+a profile that has not caught up yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from temporalio import activity
+
+from activities.errors import retry_decisions
+from clients.klaviyo import KlaviyoClient, KlaviyoProfile
+from core import db
+from core.messages import InboundSms
+from core.rules import Disposition, KeywordClass, disposition
+from core.segments import count_segments
+from core.tables import Consent, Direction, MessageLog, SendStatus
+
+
+class ClassifiedText(BaseModel):
+    text: InboundSms
+    keyword: KeywordClass
+
+
+class TriageInput(BaseModel):
+    conversation_id: str
+    texts: list[ClassifiedText]
+    sms_sync_enabled_at: datetime | None = None
+
+
+class CustomerContext(BaseModel):
+    consented: bool
+    email: str | None = None
+    name: str | None = None
+
+
+class TriageResult(BaseModel):
+    customer: CustomerContext
+    #: Disposition of each text, by message sid.
+    dispositions: dict[str, Disposition]
+
+
+class CustomerInput(BaseModel):
+    customer_phone: str
+
+
+class CustomerActivities:
+    def __init__(self, client: KlaviyoClient, engine: Engine) -> None:
+        self._klaviyo = client
+        self._engine = engine
+
+    @activity.defn
+    async def triage_inbound(self, request: TriageInput) -> TriageResult:
+        """Apply keyword consent changes, look up consent, decide and log each text's fate."""
+        phone = request.texts[0].text.customer_phone
+        for item in request.texts:
+            if item.keyword in (KeywordClass.OPT_OUT, KeywordClass.OPT_IN):
+                consent = (
+                    Consent.OPTED_OUT if item.keyword is KeywordClass.OPT_OUT else Consent.OPTED_IN
+                )
+                await asyncio.to_thread(
+                    db.set_consent,
+                    self._engine,
+                    phone=phone,
+                    consent=consent,
+                    keyword=item.text.body.strip().upper(),
+                )
+        customer = await self._customer(phone)
+        dispositions: dict[str, Disposition] = {}
+        for item in request.texts:
+            fate = disposition(
+                item.keyword,
+                consented=customer.consented,
+                received_at=item.text.received_at,
+                sync_enabled_at=request.sms_sync_enabled_at,
+            )
+            dispositions[item.text.message_sid] = fate
+            await asyncio.to_thread(
+                db.log_inbound, self._engine, message=_log_row(request.conversation_id, item, fate)
+            )
+        return TriageResult(customer=customer, dispositions=dispositions)
+
+    @activity.defn
+    async def customer_context(self, request: CustomerInput) -> CustomerContext:
+        return await self._customer(request.customer_phone)
+
+    async def _customer(self, phone: str) -> CustomerContext:
+        recorded = await asyncio.to_thread(db.get_consent, self._engine, phone=phone)
+        with retry_decisions():
+            profile = await self._klaviyo.find_profile_by_phone(phone)
+        return _context(profile, recorded)
+
+
+def _context(profile: KlaviyoProfile | None, recorded: Consent | None) -> CustomerContext:
+    if recorded is not None:
+        consented = recorded is Consent.OPTED_IN
+    else:
+        consented = profile.sms_consented if profile else False
+    return CustomerContext(
+        consented=consented,
+        email=profile.email if profile else None,
+        name=profile.display_name if profile else None,
+    )
+
+
+def _log_row(conversation_id: str, item: ClassifiedText, fate: Disposition) -> MessageLog:
+    text = item.text
+    count = count_segments(text.body)
+    return MessageLog(
+        conversation_id=conversation_id,
+        direction=Direction.INBOUND,
+        kind="customer",
+        from_number=text.customer_phone,
+        to_number=text.sender_number,
+        body=text.body,
+        encoding=count.encoding,
+        segments=count.segments,
+        disposition=fate.value,
+        provider_sid=text.message_sid,
+        status=SendStatus.RECEIVED,
+        created_at=text.received_at,
+    )

@@ -1,0 +1,270 @@
+"""Activities that write to Zendesk. They run on the Zendesk task queue, whose server-side rate
+limit spreads the account's request budget over every conversation (B5).
+
+Exactly-once (B4): ticket creation sends an `Idempotency-Key`; comments and notes carry a marker
+(`core.markers`) and a retried attempt first looks for its marker on the ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from temporalio import activity
+
+from activities.errors import retry_decisions
+from clients.errors import Unprocessable
+from clients.zendesk import ZendeskClient, ZendeskTicket
+from core import db
+from core.markers import has_marker, with_marker
+from core.messages import TicketStatus
+from core.tables import TicketLink
+
+SMS_TAG = "sms"
+
+
+class RequesterInput(BaseModel):
+    customer_phone: str
+    name: str | None = None
+    email: str | None = None
+
+
+class RequesterResult(BaseModel):
+    user_id: int
+
+
+class CustomerText(BaseModel):
+    message_sid: str
+    body: str
+    media_count: int = 0
+
+
+class OpenTicketInput(BaseModel):
+    conversation_id: str
+    sender_number: str
+    customer_phone: str
+    requester_id: int
+    texts: list[CustomerText]
+    follow_up_of: int | None = None
+    brand_id: int | None = None
+    #: Context put before the first text (e.g. the campaign texts the customer answered).
+    preamble: str | None = None
+
+
+class CustomerCommentInput(BaseModel):
+    ticket_id: int
+    requester_id: int
+    texts: list[CustomerText]
+    reopen: bool
+
+
+class TicketResult(BaseModel):
+    ticket_id: int
+    status: TicketStatus
+
+
+class CommentResult(BaseModel):
+    #: None when Zendesk refused because the ticket is closed: the caller opens a follow-up.
+    ticket: TicketResult | None
+
+
+class InternalNoteInput(BaseModel):
+    ticket_id: int
+    body: str
+    key: str
+    tags: list[str] = []
+
+
+class NoteResult(BaseModel):
+    written: bool
+
+
+class AgentInput(BaseModel):
+    user_id: int
+
+
+class AgentResult(BaseModel):
+    email: str | None
+    name: str | None
+
+
+class TicketLookupInput(BaseModel):
+    ticket_id: int
+
+
+class RecallInput(BaseModel):
+    conversation_id: str
+
+
+class RecallResult(BaseModel):
+    """The conversation's latest ticket as Zendesk sees it now, if it ever had one."""
+
+    ticket: TicketResult | None
+
+
+def comment_body(texts: list[CustomerText], preamble: str | None = None) -> str:
+    """One comment from a burst of texts, with media noted rather than silently lost (M13)."""
+    parts = [preamble] if preamble else []
+    for text in texts:
+        part = text.body
+        if text.media_count:
+            noun = "picture or file" if text.media_count == 1 else "pictures or files"
+            part += f"\n({text.media_count} {noun} sent with this text: not shown in Zendesk)"
+        parts.append(part)
+    return with_marker("\n\n".join(parts), batch_key(texts))
+
+
+def batch_key(texts: list[CustomerText]) -> str:
+    return texts[0].message_sid
+
+
+def _closed_refusal(error: Unprocessable) -> bool:
+    """Is this 422 Zendesk's "Status: closed prevents ticket update"? (structure, not text)."""
+    try:
+        details = json.loads(error.body).get("details") or {}
+    except (ValueError, AttributeError):
+        return False
+    return "status" in details
+
+
+class ZendeskActivities:
+    def __init__(self, client: ZendeskClient, engine: Engine) -> None:
+        self._zendesk = client
+        self._engine = engine
+        self._agents: dict[int, AgentResult] = {}
+
+    @activity.defn
+    async def ensure_requester(self, request: RequesterInput) -> RequesterResult:
+        """The customer's Zendesk user, found or made by `external_id` (Zendesk has no phone
+        match in create_or_update)."""
+        with retry_decisions():
+            user = await self._zendesk.create_or_update_user(
+                name=request.name or request.customer_phone,
+                external_id=f"sms:{request.customer_phone}",
+                email=request.email,
+            )
+        return RequesterResult(user_id=user.id)
+
+    @activity.defn
+    async def open_ticket(self, request: OpenTicketInput) -> TicketResult:
+        """Create the conversation's ticket, or a follow-up of its closed one (M4, M7)."""
+        first = request.texts[0].body.strip().replace("\n", " ")
+        ticket: dict[str, Any] = {
+            "subject": f"SMS from {request.customer_phone}: {first[:60]}",
+            "comment": {
+                "body": comment_body(request.texts, request.preamble),
+                "public": True,
+                "author_id": request.requester_id,
+            },
+            "requester_id": request.requester_id,
+            "tags": [SMS_TAG],
+            "external_id": request.conversation_id,
+        }
+        if request.brand_id is not None:
+            ticket["brand_id"] = request.brand_id
+        if request.follow_up_of is not None:
+            ticket["via_followup_source_id"] = request.follow_up_of
+        key = f"{request.conversation_id}:{batch_key(request.texts)}"
+        with retry_decisions():
+            created = await self._zendesk.create_ticket(ticket, idempotency_key=key)
+        link = TicketLink(
+            ticket_id=created.ticket.id,
+            conversation_id=request.conversation_id,
+            sender_number=request.sender_number,
+            customer_phone=request.customer_phone,
+            follow_up_of=request.follow_up_of,
+        )
+        await asyncio.to_thread(db.link_ticket, self._engine, link=link)
+        await self._attach(request.texts, created.ticket.id)
+        return _result(created.ticket)
+
+    @activity.defn
+    async def add_customer_comment(self, request: CustomerCommentInput) -> CommentResult:
+        """Add the customer's texts to the ticket; reopen it in the same request (M7)."""
+        body = comment_body(request.texts)
+        with retry_decisions():
+            if activity.info().attempt > 1:
+                existing = await self._find_marked(request.ticket_id, batch_key(request.texts))
+                if existing is not None:
+                    return CommentResult(ticket=existing)
+            update: dict[str, Any] = {
+                "comment": {"body": body, "public": True, "author_id": request.requester_id}
+            }
+            if request.reopen:
+                update["status"] = TicketStatus.OPEN.value
+            try:
+                ticket = await self._zendesk.update_ticket(request.ticket_id, update)
+            except Unprocessable as exc:
+                if _closed_refusal(exc):
+                    return CommentResult(ticket=None)
+                raise
+        await self._attach(request.texts, ticket.id)
+        return CommentResult(ticket=_result(ticket))
+
+    @activity.defn
+    async def add_internal_note(self, request: InternalNoteInput) -> NoteResult:
+        """A private note for agents (B2, B8). A closed ticket cannot take one: that is said
+        in the result rather than retried forever."""
+        with retry_decisions():
+            if activity.info().attempt > 1:
+                if await self._find_marked(request.ticket_id, request.key) is not None:
+                    return NoteResult(written=True)
+            update: dict[str, Any] = {
+                "comment": {"body": with_marker(request.body, request.key), "public": False}
+            }
+            if request.tags:
+                update["additional_tags"] = request.tags
+            try:
+                await self._zendesk.update_ticket(request.ticket_id, update)
+            except Unprocessable as exc:
+                if _closed_refusal(exc):
+                    return NoteResult(written=False)
+                raise
+        return NoteResult(written=True)
+
+    @activity.defn
+    async def describe_agent(self, request: AgentInput) -> AgentResult:
+        """The replying agent's email, for M9. Cached: agents' emails rarely change."""
+        if request.user_id not in self._agents:
+            with retry_decisions():
+                user = await self._zendesk.get_user(request.user_id)
+            self._agents[request.user_id] = AgentResult(email=user.email, name=user.name)
+        return self._agents[request.user_id]
+
+    @activity.defn
+    async def get_ticket_status(self, request: TicketLookupInput) -> TicketResult:
+        with retry_decisions():
+            ticket = await self._zendesk.get_ticket(request.ticket_id)
+        return _result(ticket)
+
+    @activity.defn
+    async def recall_latest_ticket(self, request: RecallInput) -> RecallResult:
+        """What a conversation's fresh run needs to know: its last ticket and its real status
+        (so a text after a closed ticket opens a follow-up, M7)."""
+        link = await asyncio.to_thread(
+            db.latest_ticket, self._engine, conversation_id=request.conversation_id
+        )
+        if link is None:
+            return RecallResult(ticket=None)
+        with retry_decisions():
+            ticket = await self._zendesk.get_ticket(link.ticket_id)
+        return RecallResult(ticket=_result(ticket))
+
+    async def _find_marked(self, ticket_id: int, key: str) -> TicketResult | None:
+        comments = await self._zendesk.list_comments(ticket_id)
+        if not any(has_marker(comment.body, key) for comment in comments):
+            return None
+        return _result(await self._zendesk.get_ticket(ticket_id))
+
+    async def _attach(self, texts: list[CustomerText], ticket_id: int) -> None:
+        sids = [text.message_sid for text in texts]
+        await asyncio.to_thread(
+            db.attach_ticket, self._engine, provider_sids=sids, ticket_id=ticket_id
+        )
+
+
+def _result(ticket: ZendeskTicket) -> TicketResult:
+    return TicketResult(ticket_id=ticket.id, status=TicketStatus(ticket.status))

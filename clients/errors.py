@@ -1,0 +1,103 @@
+"""Typed errors of the API clients. Callers match on type, never on message text.
+
+ApiError
+├── TransportFailure      no HTTP answer (connect error, timeout): the outcome is unknown
+└── HttpStatusError       the service answered with an error status
+    ├── RetryableStatus   408, 409, 429, 5xx: worth trying again
+    │   └── RateLimited   429; `retry_after` holds the service's Retry-After in seconds
+    └── RejectedRequest   any other 4xx: trying again cannot help
+        ├── Unauthorized  401/403: credentials are wrong or lack a scope
+        ├── NotFound      404
+        └── Unprocessable 422: Zendesk's "closed prevents ticket update" among others
+"""
+
+from __future__ import annotations
+
+import httpx
+
+
+class ApiError(Exception):
+    """Base of every client error; `service` names the API that failed."""
+
+    def __init__(self, service: str, message: str) -> None:
+        super().__init__(f"{service}: {message}")
+        self.service = service
+
+
+class TransportFailure(ApiError):
+    """The request may or may not have reached the service."""
+
+
+class HttpStatusError(ApiError):
+    def __init__(self, service: str, response: httpx.Response) -> None:
+        self.status_code = response.status_code
+        self.body = response.text[:2000]
+        super().__init__(
+            service,
+            f"{response.request.method} {response.request.url.path} "
+            f"answered {response.status_code}: {self.body[:300]}",
+        )
+
+
+class RetryableStatus(HttpStatusError):
+    pass
+
+
+class RateLimited(RetryableStatus):
+    def __init__(self, service: str, response: httpx.Response) -> None:
+        super().__init__(service, response)
+        self.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+
+
+class RejectedRequest(HttpStatusError):
+    pass
+
+
+class Unauthorized(RejectedRequest):
+    pass
+
+
+class NotFound(RejectedRequest):
+    pass
+
+
+class Unprocessable(RejectedRequest):
+    pass
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header given in seconds; None when absent or unparseable."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def raise_for_status(service: str, response: httpx.Response) -> None:
+    """Turn an error response into the matching typed error."""
+    code = response.status_code
+    if code < 400:
+        return
+    if code == 429:
+        raise RateLimited(service, response)
+    if code in (408, 409) or code >= 500:
+        raise RetryableStatus(service, response)
+    if code in (401, 403):
+        raise Unauthorized(service, response)
+    if code == 404:
+        raise NotFound(service, response)
+    if code == 422:
+        raise Unprocessable(service, response)
+    raise RejectedRequest(service, response)
+
+
+async def send(service: str, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """Send one request, mapping transport failures and error statuses to typed errors."""
+    try:
+        response = await client.send(request)
+    except httpx.TransportError as exc:
+        raise TransportFailure(service, f"{request.method} {request.url.path}: {exc!r}") from exc
+    raise_for_status(service, response)
+    return response

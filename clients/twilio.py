@@ -1,0 +1,74 @@
+"""Twilio-compatible Messages API client: send a text, and look sent texts up again."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from clients.errors import RejectedRequest, send
+
+SERVICE = "sms"
+
+#: Twilio error code for a recipient who replied STOP: no text can reach them.
+OPTED_OUT_ERROR = 21610
+
+
+class TwilioMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    sid: str
+    status: str
+    to: str
+    from_: str = Field(alias="from")
+    body: str = ""
+    num_segments: int | None = None
+    error_code: int | None = None
+
+
+def twilio_error_code(error: RejectedRequest) -> int | None:
+    """The provider's error code (e.g. 21610) from a rejected request's JSON body."""
+    try:
+        code = json.loads(error.body).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return int(code) if isinstance(code, int | str) and str(code).isdigit() else None
+
+
+class TwilioClient:
+    def __init__(
+        self, http: httpx.AsyncClient, *, base_url: str, account_sid: str, auth_token: str
+    ) -> None:
+        self._http = http
+        self._messages_url = (
+            f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        )
+        credentials = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self._headers = {"Authorization": f"Basic {credentials}", "Accept": "application/json"}
+
+    async def send_message(
+        self, *, to: str, from_: str, body: str, status_callback: str | None = None
+    ) -> TwilioMessage:
+        form = {"To": to, "From": from_, "Body": body}
+        if status_callback:
+            form["StatusCallback"] = status_callback
+        request = self._http.build_request(
+            "POST", self._messages_url, data=form, headers=self._headers
+        )
+        response = await send(SERVICE, self._http, request)
+        return TwilioMessage.model_validate(response.json())
+
+    async def list_messages(
+        self, *, to: str, from_: str, sent_on_or_after: date | None = None
+    ) -> list[TwilioMessage]:
+        """Messages sent from `from_` to `to`, newest first (the first page)."""
+        params = {"To": to, "From": from_, "PageSize": "100"}
+        if sent_on_or_after is not None:
+            params["DateSent>"] = sent_on_or_after.isoformat()
+        request = self._http.build_request(
+            "GET", self._messages_url, params=params, headers=self._headers
+        )
+        response = await send(SERVICE, self._http, request)
+        return [TwilioMessage.model_validate(m) for m in response.json()["messages"]]

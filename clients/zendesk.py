@@ -1,0 +1,144 @@
+"""Zendesk Support API client (the parts smsdesk uses), typed and retry-free.
+
+Retries belong to Temporal: this client sends each request once and reports failures as the
+typed errors of `clients.errors`.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from clients.errors import send
+
+SERVICE = "zendesk"
+
+
+class ZendeskUser(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    name: str | None = None
+    email: str | None = None
+    role: str | None = None
+    external_id: str | None = None
+
+
+class ZendeskComment(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    author_id: int | None = None
+    body: str = ""
+    public: bool = True
+
+
+class ZendeskTicket(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    status: str
+    subject: str | None = None
+    description: str | None = None
+    requester_id: int | None = None
+    brand_id: int | None = None
+    external_id: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class CreatedTicket(BaseModel):
+    ticket: ZendeskTicket
+    #: True when Zendesk answered from its idempotency store (`x-idempotency-lookup: hit`).
+    replayed: bool
+
+
+def auth_header(*, oauth_token: str | None, email: str | None, api_token: str | None) -> str:
+    """The Authorization header: an OAuth bearer token, else the legacy `email/token` pair."""
+    if oauth_token:
+        return f"Bearer {oauth_token}"
+    if email and api_token:
+        raw = f"{email}/token:{api_token}".encode()
+        return "Basic " + base64.b64encode(raw).decode()
+    raise ValueError("Zendesk needs ZENDESK_OAUTH_TOKEN, or ZENDESK_EMAIL with ZENDESK_API_TOKEN")
+
+
+class ZendeskClient:
+    """A thin typed wrapper over one shared `httpx.AsyncClient`."""
+
+    def __init__(self, http: httpx.AsyncClient, *, base_url: str, authorization: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": authorization, "Accept": "application/json"}
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        request = self._http.build_request(
+            method,
+            self._base + path,
+            json=json,
+            params=params,
+            headers={**self._headers, **(headers or {})},
+        )
+        return await send(SERVICE, self._http, request)
+
+    async def me(self) -> ZendeskUser:
+        response = await self._call("GET", "/api/v2/users/me")
+        return ZendeskUser.model_validate(response.json()["user"])
+
+    async def get_user(self, user_id: int) -> ZendeskUser:
+        response = await self._call("GET", f"/api/v2/users/{user_id}")
+        return ZendeskUser.model_validate(response.json()["user"])
+
+    async def create_or_update_user(
+        self, *, name: str, external_id: str, email: str | None = None
+    ) -> ZendeskUser:
+        user: dict[str, Any] = {"name": name, "external_id": external_id, "role": "end-user"}
+        if email:
+            user["email"] = email
+        response = await self._call("POST", "/api/v2/users/create_or_update", json={"user": user})
+        return ZendeskUser.model_validate(response.json()["user"])
+
+    async def create_ticket(self, ticket: dict[str, Any], *, idempotency_key: str) -> CreatedTicket:
+        response = await self._call(
+            "POST",
+            "/api/v2/tickets",
+            json={"ticket": ticket},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        replayed = response.headers.get("x-idempotency-lookup", "").lower() == "hit"
+        return CreatedTicket(
+            ticket=ZendeskTicket.model_validate(response.json()["ticket"]), replayed=replayed
+        )
+
+    async def update_ticket(self, ticket_id: int, ticket: dict[str, Any]) -> ZendeskTicket:
+        response = await self._call("PUT", f"/api/v2/tickets/{ticket_id}", json={"ticket": ticket})
+        return ZendeskTicket.model_validate(response.json()["ticket"])
+
+    async def get_ticket(self, ticket_id: int) -> ZendeskTicket:
+        response = await self._call("GET", f"/api/v2/tickets/{ticket_id}")
+        return ZendeskTicket.model_validate(response.json()["ticket"])
+
+    async def get_ticket_raw(self, ticket_id: int) -> dict[str, Any]:
+        response = await self._call("GET", f"/api/v2/tickets/{ticket_id}")
+        ticket: dict[str, Any] = response.json()["ticket"]
+        return ticket
+
+    async def list_comments(self, ticket_id: int) -> list[ZendeskComment]:
+        """The ticket's comments, newest last (first page: enough to find a recent write)."""
+        response = await self._call(
+            "GET", f"/api/v2/tickets/{ticket_id}/comments", params={"sort_order": "desc"}
+        )
+        comments = [ZendeskComment.model_validate(c) for c in response.json()["comments"]]
+        return sorted(comments, key=lambda c: c.id)
+
+    async def list_brands(self) -> list[dict[str, Any]]:
+        response = await self._call("GET", "/api/v2/brands")
+        brands: list[dict[str, Any]] = response.json()["brands"]
+        return brands

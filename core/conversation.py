@@ -1,0 +1,129 @@
+"""What a conversation workflow is started with and what it carries across continue-as-new.
+
+A conversation is one (sender number, customer phone) pair. Its workflow id is derived from both
+numbers, or from a keyed hash of them when PII protection is on, so the raw numbers never show
+up in Temporal's visibility store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from core.messages import ConversationEvent, TicketStatus
+from core.settings import Settings
+
+WORKFLOW_NAME = "SmsConversation"
+WORKFLOW_ID_PREFIX = "sms-conversation-"
+#: How many provider ids a conversation remembers to drop redelivered webhooks. Redeliveries
+#: arrive within minutes, so the most recent ids are the ones that matter.
+SEEN_IDS_LIMIT = 500
+FAILED_EVENTS_LIMIT = 50
+
+
+class ConversationPolicy(BaseModel):
+    """The settings a conversation workflow needs, frozen into its input (workflows read no env)."""
+
+    zendesk_task_queue: str
+    sms_brand_id: int | None = None
+    subscribe_keywords: list[str]
+    automation_keywords: list[str]
+    sms_sync_enabled_at: datetime | None = None
+    auto_responder_text: str
+    #: The auto-responder goes out at most once per this long, so a chatty sender is not spammed.
+    auto_responder_every: timedelta = timedelta(hours=24)
+    auto_close_after: timedelta = timedelta(hours=24)
+    attribution_window: timedelta = timedelta(hours=24)
+    inactivity_close_after: timedelta | None = None
+    pii_protection: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConversationPolicy:
+        return cls(
+            zendesk_task_queue=settings.zendesk_task_queue,
+            sms_brand_id=settings.zendesk_sms_brand_id,
+            subscribe_keywords=settings.subscribe_keywords,
+            automation_keywords=settings.automation_keywords,
+            sms_sync_enabled_at=settings.sms_sync_enabled_at,
+            auto_responder_text=settings.auto_responder_text,
+            auto_close_after=settings.auto_close_after,
+            attribution_window=settings.attribution_window,
+            inactivity_close_after=settings.inactivity_close_after,
+            pii_protection=settings.pii_protection,
+        )
+
+
+class FailedEvent(BaseModel):
+    """An event whose handling failed for good (e.g. Zendesk refused the credentials)."""
+
+    event: ConversationEvent
+    error: str
+
+
+class ConversationState(BaseModel):
+    """Everything a conversation remembers; carried whole into the next run."""
+
+    ticket_id: int | None = None
+    ticket_status: TicketStatus | None = None
+    last_closed_ticket_id: int | None = None
+    requester_id: int | None = None
+    customer_email: str | None = None
+    auto_responder_sent_at: datetime | None = None
+    texts_received: int = 0
+    replies_sent: int = 0
+    #: Whether this conversation already looked up its last ticket (once, on its first run).
+    recalled: bool = False
+    seen_ids: list[str] = Field(default_factory=list)
+    failed: list[FailedEvent] = Field(default_factory=list)
+    #: Events received but not yet processed when the run continued as new.
+    pending: list[ConversationEvent] = Field(default_factory=list)
+
+
+class ConversationInput(BaseModel):
+    conversation_id: str
+    sender_number: str
+    customer_phone: str
+    #: What the `SenderNumber`/`CustomerPhone` search attributes hold (hashed under PII protection).
+    sender_search_value: str
+    customer_search_value: str
+    policy: ConversationPolicy
+    state: ConversationState = Field(default_factory=ConversationState)
+
+    @classmethod
+    def for_numbers(
+        cls, sender_number: str, customer_phone: str, settings: Settings
+    ) -> ConversationInput:
+        return cls(
+            conversation_id=conversation_id(sender_number, customer_phone, settings),
+            sender_number=sender_number,
+            customer_phone=customer_phone,
+            sender_search_value=searchable_phone(sender_number, settings),
+            customer_search_value=searchable_phone(customer_phone, settings),
+            policy=ConversationPolicy.from_settings(settings),
+        )
+
+
+def conversation_id(sender_number: str, customer_phone: str, settings: Settings) -> str:
+    """The workflow id of the conversation between an account number and a customer."""
+    return WORKFLOW_ID_PREFIX + conversation_key(sender_number, customer_phone, settings)
+
+
+def conversation_key(sender_number: str, customer_phone: str, settings: Settings) -> str:
+    if settings.pii_protection:
+        return pii_hash(f"{sender_number}|{customer_phone}", settings)
+    return f"{sender_number.lstrip('+')}-{customer_phone.lstrip('+')}"
+
+
+def pii_hash(value: str, settings: Settings) -> str:
+    """A keyed hash that stands in for a phone number in ids and search attributes."""
+    assert settings.pii_hash_key is not None  # Settings refuses PII protection without a key.
+    key = settings.pii_hash_key.get_secret_value().encode()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def searchable_phone(phone: str, settings: Settings) -> str:
+    """The value stored in the `CustomerPhone`/`SenderNumber` search attributes."""
+    return pii_hash(phone, settings) if settings.pii_protection else phone

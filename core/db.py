@@ -1,0 +1,208 @@
+"""Engine creation and the typed, keyword-only queries the product runs.
+
+sqlmodel is synchronous; async callers run these through `asyncio.to_thread` so the event loop
+never blocks on the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, create_engine, select
+
+from core.tables import (
+    Consent,
+    MessageLog,
+    SendStatus,
+    Subscriber,
+    TicketLink,
+    utcnow,
+)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for SQLite (file made on demand, WAL) or PostgreSQL, with the tables created."""
+    connect_args: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Activities use the engine from worker threads.
+        connect_args = {"check_same_thread": False, "timeout": 30}
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the webhook server read while the worker writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+# --- subscribers ---------------------------------------------------------------------------
+
+
+def get_consent(engine: Engine, *, phone: str) -> Consent | None:
+    with Session(engine) as session:
+        row = session.get(Subscriber, phone)
+        return row.consent if row else None
+
+
+def set_consent(engine: Engine, *, phone: str, consent: Consent, keyword: str | None) -> None:
+    with Session(engine) as session:
+        row = session.get(Subscriber, phone) or Subscriber(phone=phone, consent=consent)
+        row.consent, row.keyword, row.updated_at = consent, keyword, utcnow()
+        session.add(row)
+        session.commit()
+
+
+# --- message log ---------------------------------------------------------------------------
+
+
+def log_inbound(engine: Engine, *, message: MessageLog) -> bool:
+    """Record an inbound text once; returns False when its provider sid was already logged."""
+    with Session(engine) as session:
+        session.add(message)
+        try:
+            session.commit()
+        except IntegrityError:
+            return False
+    return True
+
+
+def find_by_key(engine: Engine, *, idempotency_key: str) -> MessageLog | None:
+    with Session(engine) as session:
+        return session.exec(
+            select(MessageLog).where(MessageLog.idempotency_key == idempotency_key)
+        ).first()
+
+
+def known_sids(engine: Engine, *, provider_sids: Sequence[str]) -> set[str]:
+    """Which of these provider sids the message log already holds."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(MessageLog.provider_sid).where(col(MessageLog.provider_sid).in_(provider_sids))
+        ).all()
+        return {sid for sid in rows if sid is not None}
+
+
+def find_by_sid(engine: Engine, *, provider_sid: str) -> MessageLog | None:
+    with Session(engine) as session:
+        return session.exec(
+            select(MessageLog).where(MessageLog.provider_sid == provider_sid)
+        ).first()
+
+
+def begin_send(engine: Engine, *, message: MessageLog) -> tuple[MessageLog, bool]:
+    """Write the journal row of an outbound text before the provider is called.
+
+    Returns the row and whether it is new; an existing row (same idempotency key) tells a
+    retried activity what the earlier attempt did.
+    """
+    with Session(engine) as session:
+        session.add(message)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            existing = session.exec(
+                select(MessageLog).where(MessageLog.idempotency_key == message.idempotency_key)
+            ).one()
+            return existing, False
+        session.refresh(message)
+        return message, True
+
+
+def finish_send(
+    engine: Engine,
+    *,
+    message_id: int,
+    status: SendStatus,
+    provider_sid: str | None = None,
+    error_code: int | None = None,
+) -> None:
+    with Session(engine) as session:
+        row = session.get(MessageLog, message_id)
+        if row is None:
+            raise LookupError(f"message log row {message_id} vanished")
+        row.status, row.updated_at = status, utcnow()
+        if provider_sid is not None:
+            row.provider_sid = provider_sid
+        if error_code is not None:
+            row.error_code = error_code
+        session.add(row)
+        session.commit()
+
+
+def set_delivery_status(
+    engine: Engine, *, provider_sid: str, status: SendStatus, error_code: int | None
+) -> None:
+    with Session(engine) as session:
+        row = session.exec(
+            select(MessageLog).where(MessageLog.provider_sid == provider_sid)
+        ).first()
+        if row is None:
+            return
+        row.status, row.error_code, row.updated_at = status, error_code, utcnow()
+        session.add(row)
+        session.commit()
+
+
+def attach_ticket(engine: Engine, *, provider_sids: Sequence[str], ticket_id: int) -> None:
+    """Link inbound texts to the ticket they ended up on (for reporting)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(MessageLog).where(col(MessageLog.provider_sid).in_(list(provider_sids)))
+        ).all()
+        for row in rows:
+            row.ticket_id = ticket_id
+            session.add(row)
+        session.commit()
+
+
+def messages_for(engine: Engine, *, conversation_id: str) -> list[MessageLog]:
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(MessageLog)
+                .where(MessageLog.conversation_id == conversation_id)
+                .order_by(col(MessageLog.created_at), col(MessageLog.id))
+            ).all()
+        )
+
+
+# --- ticket links --------------------------------------------------------------------------
+
+
+def link_ticket(engine: Engine, *, link: TicketLink) -> None:
+    """Remember which conversation a ticket belongs to; linking twice is a no-op."""
+    with Session(engine) as session:
+        if session.get(TicketLink, link.ticket_id) is None:
+            session.add(link)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+
+
+def ticket_link(engine: Engine, *, ticket_id: int) -> TicketLink | None:
+    with Session(engine) as session:
+        return session.get(TicketLink, ticket_id)
+
+
+def latest_ticket(engine: Engine, *, conversation_id: str) -> TicketLink | None:
+    with Session(engine) as session:
+        return session.exec(
+            select(TicketLink)
+            .where(TicketLink.conversation_id == conversation_id)
+            .order_by(col(TicketLink.created_at).desc(), col(TicketLink.ticket_id).desc())
+        ).first()

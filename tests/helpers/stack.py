@@ -1,0 +1,239 @@
+"""The whole product on loopback for end-to-end tests: sandbox services, the webhook server and
+the production worker factory, against the session's real Temporal dev server.
+
+Each test gets fresh task queues, fresh sandboxes and a fresh database; conversations are told
+apart by fresh customer numbers, since the Temporal server is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import Engine
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from core.conversation import conversation_id
+from core.settings import Settings
+from devstack.processes import free_port, serve_app
+from devstack.sandboxes import (
+    ACCOUNT_NUMBERS,
+    AGENT_ID,
+    ZENDESK_TOKEN,
+    Sandboxes,
+    SandboxPorts,
+    build_sandboxes,
+    serve_sandboxes,
+    with_sandboxes,
+)
+from webhooks.app import create_app
+from webhooks.signatures import twilio_signature
+from worker import build_workers
+
+T = TypeVar("T")
+ACCOUNT_NUMBER = ACCOUNT_NUMBERS[0]
+_customer_numbers = itertools.count(random.randrange(1_000_000, 8_000_000))
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    engine: Engine
+    client: Client
+    http: httpx.AsyncClient
+    sandboxes: Sandboxes
+    workers: list[Worker] = field(default_factory=list)
+    _worker_task: asyncio.Task[Any] | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start_worker(self) -> None:
+        self.workers = build_workers(self.client, self.settings, http=self.http, engine=self.engine)
+        self._worker_task = asyncio.create_task(
+            asyncio.gather(*(worker.run() for worker in self.workers))
+        )
+
+    async def stop_worker(self) -> None:
+        """Shut the workers down as a crash would leave things: in-flight work is abandoned
+        and picked up again by the next worker, from Temporal's history."""
+        if self._worker_task is None:
+            return
+        self._worker_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker_task
+        self._worker_task = None
+
+    # --- acting as the outside world --------------------------------------------------------
+
+    async def new_customer(
+        self, *, consent: str = "SUBSCRIBED", email: str | None = None, known: bool = True
+    ) -> str:
+        """A fresh phone number; with `known`, a Klaviyo profile with that SMS consent."""
+        phone = f"+1555{next(_customer_numbers):07d}"
+        if known:
+            profile: dict[str, Any] = {"phone_number": phone, "sms_marketing": consent}
+            if email:
+                profile["email"] = email
+            response = await self.http.post(self.url("klaviyo", "/_sandbox/profiles"), json=profile)
+            response.raise_for_status()
+        return phone
+
+    async def text(
+        self,
+        customer: str,
+        body: str,
+        *,
+        to: str = ACCOUNT_NUMBER,
+        sid: str | None = None,
+        media: tuple[str, ...] = (),
+        signature: str | None = None,
+    ) -> httpx.Response:
+        """Post a signed inbound-text webhook, exactly as the SMS provider does."""
+        url = self.settings.public_base_url + "/webhooks/sms/inbound"
+        form = {
+            "MessageSid": sid or "SM" + uuid.uuid4().hex,
+            "AccountSid": self.settings.twilio_account_sid or "",
+            "From": customer,
+            "To": to,
+            "Body": body,
+            "NumMedia": str(len(media)),
+        }
+        form |= {f"MediaUrl{i}": media_url for i, media_url in enumerate(media)}
+        token = self.settings.twilio_auth_token
+        assert token is not None
+        sig = (
+            signature
+            if signature is not None
+            else twilio_signature(token.get_secret_value(), url, form)
+        )
+        return await self.http.post(url, data=form, headers={"X-Twilio-Signature": sig})
+
+    async def agent_reply(
+        self,
+        ticket_id: int,
+        body: str,
+        *,
+        public: bool = True,
+        author_id: int = AGENT_ID,
+        status: str | None = None,
+    ) -> httpx.Response:
+        ticket: dict[str, Any] = {
+            "comment": {"body": body, "public": public, "author_id": author_id}
+        }
+        if status:
+            ticket["status"] = status
+        return await self.zendesk("PUT", f"/api/v2/tickets/{ticket_id}", json={"ticket": ticket})
+
+    async def set_status(self, ticket_id: int, status: str) -> None:
+        response = await self.zendesk(
+            "PUT", f"/api/v2/tickets/{ticket_id}", json={"ticket": {"status": status}}
+        )
+        response.raise_for_status()
+
+    async def zendesk(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {ZENDESK_TOKEN}"}
+        return await self.http.request(method, self.url("zendesk", path), headers=headers, **kwargs)
+
+    async def arm_fault(self, service: str, **spec: Any) -> None:
+        response = await self.http.post(self.url(service, "/_sandbox/faults"), json=spec)
+        response.raise_for_status()
+
+    # --- observing --------------------------------------------------------------------------
+
+    async def tickets(self) -> list[dict[str, Any]]:
+        response = await self.http.get(self.url("zendesk", "/_sandbox/tickets"))
+        response.raise_for_status()
+        tickets: list[dict[str, Any]] = response.json()["tickets"]
+        return tickets
+
+    async def tickets_of(self, customer: str, sender: str = ACCOUNT_NUMBER) -> list[dict[str, Any]]:
+        """The customer's SMS tickets, oldest first (their external_id is the conversation)."""
+        conversation = conversation_id(sender, customer, self.settings)
+        return [t for t in await self.tickets() if t.get("external_id") == conversation]
+
+    async def texts_to(self, customer: str) -> list[dict[str, Any]]:
+        response = await self.http.get(self.url("twilio", "/_sandbox/messages"))
+        response.raise_for_status()
+        return [m for m in response.json()["messages"] if m["to"] == customer]
+
+    async def klaviyo_events(self) -> list[dict[str, Any]]:
+        response = await self.http.get(self.url("klaviyo", "/_sandbox/events"))
+        response.raise_for_status()
+        events: list[dict[str, Any]] = response.json()["events"]
+        return events
+
+    def conversation(self, customer: str, sender: str = ACCOUNT_NUMBER) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(conversation_id(sender, customer, self.settings))
+
+    async def settled(self, customer: str, sender: str = ACCOUNT_NUMBER) -> dict[str, Any]:
+        """Wait until the sandboxes delivered their webhooks and the conversation has handled
+        every event it received; returns its state."""
+        for service in ("zendesk", "twilio"):
+            await self.http.post(self.url(service, "/_sandbox/flush"))
+
+        async def idle() -> dict[str, Any] | None:
+            view: dict[str, Any] = await self.conversation(customer, sender).query("state")
+            return view if view["queued"] == 0 and not view["busy"] else None
+
+        return await eventually(idle)
+
+    def url(self, service: str, path: str) -> str:
+        base = {
+            "zendesk": self.settings.zendesk_url,
+            "twilio": self.settings.twilio_base_url,
+            "klaviyo": self.settings.klaviyo_base_url,
+        }[service]
+        return base.rstrip("/") + path
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20.0) -> T:
+    """Poll `probe` until it returns something truthy; fail with its last state on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: T | None = None
+    while True:
+        with contextlib.suppress(Exception):
+            last = await probe()
+            if last:
+                return last
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running_stack(client: Client, engine: Engine, **overrides: Any) -> AsyncIterator[Stack]:
+    """Sandboxes and webhooks on free loopback ports, and a worker on fresh task queues."""
+    ports = SandboxPorts(zendesk=free_port(), twilio=free_port(), klaviyo=free_port())
+    webhook_port = free_port()
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    base = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        temporal_task_queue=queue,
+        zendesk_task_queue=f"{queue}-zendesk",
+        public_base_url=f"http://127.0.0.1:{webhook_port}",
+        zendesk_requests_per_minute=60_000,
+        **overrides,
+    )
+    settings = with_sandboxes(base, ports)
+    sandboxes = build_sandboxes(settings, state_dir=None)
+    async with (
+        httpx.AsyncClient(timeout=10) as http,
+        serve_sandboxes(sandboxes, ports),
+        serve_app(create_app(settings, temporal=client, engine=engine), webhook_port),
+    ):
+        stack = Stack(
+            settings=settings, engine=engine, client=client, http=http, sandboxes=sandboxes
+        )
+        await stack.start_worker()
+        try:
+            yield stack
+        finally:
+            await stack.stop_worker()

@@ -1,0 +1,46 @@
+"""What every receiver needs: settings, the Temporal client and the database engine."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from fastapi import Request
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from core.conversation import WORKFLOW_NAME, ConversationInput
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class Receiver:
+    settings: Settings
+    temporal: Client
+    engine: Engine
+
+    async def signal_conversation(
+        self, *, sender_number: str, customer_phone: str, signal: str, payload: BaseModel
+    ) -> str:
+        """Signal-with-start the conversation; returns once Temporal has accepted the signal,
+        so a 2xx to the provider means the event is durable."""
+        start = ConversationInput.for_numbers(sender_number, customer_phone, self.settings)
+        await self.temporal.start_workflow(
+            WORKFLOW_NAME,
+            start,
+            id=start.conversation_id,
+            task_queue=self.settings.temporal_task_queue,
+            start_signal=signal,
+            start_signal_args=[payload],
+        )
+        return start.conversation_id
+
+    async def in_thread(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Run a blocking database call off the event loop."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def receiver(request: Request) -> Receiver:
+    context: Receiver = request.app.state.receiver
+    return context

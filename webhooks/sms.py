@@ -1,0 +1,101 @@
+"""SMS provider webhooks: inbound texts and delivery status callbacks (Twilio form format)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+
+from core import db
+from core.messages import DeliveryStatus, InboundSms
+from core.phone import InvalidPhoneNumber, to_e164
+from webhooks.context import Receiver, receiver
+from webhooks.signatures import check_twilio
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks/sms")
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+#: Only final outcomes reach the conversation; `queued`/`sent` are just logged by the provider.
+FINAL_STATUSES = {"delivered", "undelivered", "failed"}
+
+
+async def signed_form(
+    request: Request, context: Annotated[Receiver, Depends(receiver)]
+) -> dict[str, str]:
+    """The form fields, once `X-Twilio-Signature` has been checked against them."""
+    token = context.settings.twilio_auth_token
+    if token is None:
+        raise HTTPException(503, "TWILIO_AUTH_TOKEN is not set: inbound texts cannot be verified")
+    form = {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
+    check_twilio(request, form, token.get_secret_value(), context.settings.public_base_url)
+    return form
+
+
+def required(form: dict[str, str], *names: str) -> list[str]:
+    missing = [name for name in names if not form.get(name)]
+    if missing:
+        raise HTTPException(422, f"missing form field(s): {', '.join(missing)}")
+    return [form[name] for name in names]
+
+
+@router.post("/inbound")
+async def inbound(
+    form: Annotated[dict[str, str], Depends(signed_form)],
+    context: Annotated[Receiver, Depends(receiver)],
+) -> Response:
+    sid, raw_from, raw_to = required(form, "MessageSid", "From", "To")
+    try:
+        customer = to_e164(raw_from)
+    except InvalidPhoneNumber as exc:
+        raise HTTPException(422, f"From: {exc}") from exc
+    try:
+        sender = to_e164(raw_to)
+    except InvalidPhoneNumber as exc:
+        raise HTTPException(422, f"To: {exc}") from exc
+    if sender not in context.settings.sms_numbers:
+        raise HTTPException(422, f"To: {sender} is not one of this account's SMS_NUMBERS")
+    try:
+        media_count = int(form.get("NumMedia") or 0)
+    except ValueError:
+        raise HTTPException(422, "NumMedia: not a whole number") from None
+    text = InboundSms(
+        message_sid=sid,
+        customer_phone=customer,
+        sender_number=sender,
+        body=form.get("Body", ""),
+        media_urls=[form[f"MediaUrl{i}"] for i in range(media_count) if form.get(f"MediaUrl{i}")],
+        received_at=datetime.now(UTC),
+    )
+    await context.signal_conversation(
+        sender_number=sender, customer_phone=customer, signal="inbound_sms", payload=text
+    )
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/status")
+async def status(
+    form: Annotated[dict[str, str], Depends(signed_form)],
+    context: Annotated[Receiver, Depends(receiver)],
+) -> dict[str, str]:
+    sid, message_status = required(form, "MessageSid", "MessageStatus")
+    if message_status not in FINAL_STATUSES:
+        return {"status": "ignored", "reason": f"{message_status} is not a final status"}
+    row = await context.in_thread(db.find_by_sid, context.engine, provider_sid=sid)
+    if row is None:
+        return {"status": "ignored", "reason": f"{sid} was not sent by smsdesk"}
+    error_code = form.get("ErrorCode")
+    report = DeliveryStatus(
+        message_sid=sid,
+        status=message_status,
+        error_code=int(error_code) if error_code and error_code.isdigit() else None,
+    )
+    await context.signal_conversation(
+        sender_number=row.from_number,
+        customer_phone=row.to_number,
+        signal="delivery_status",
+        payload=report,
+    )
+    return {"status": "accepted"}

@@ -1,0 +1,94 @@
+"""Zendesk event-subscription webhook: agent comments and status changes of SMS tickets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ValidationError
+
+from core import db
+from core.messages import AgentComment, TicketStatusChanged
+from webhooks.context import Receiver, receiver
+from webhooks.signatures import check_zendesk
+from webhooks.zendesk_events import (
+    COMMENT_ADDED,
+    STATUS_CHANGED,
+    CommentAddedDetail,
+    StatusChangedDetail,
+    ZendeskEvent,
+)
+
+router = APIRouter()
+Model = TypeVar("Model", bound=BaseModel)
+
+
+async def signed_body(request: Request, context: Annotated[Receiver, Depends(receiver)]) -> bytes:
+    secret = context.settings.zendesk_webhook_secret
+    if secret is None:
+        raise HTTPException(503, "ZENDESK_WEBHOOK_SECRET is not set: events cannot be verified")
+    body = await request.body()
+    check_zendesk(request, body, secret.get_secret_value())
+    return body
+
+
+def parse(model: type[Model], data: bytes | dict[str, Any]) -> Model:
+    """Validate a payload, or answer 422 naming every field that is wrong."""
+    try:
+        if isinstance(data, bytes):
+            return model.model_validate_json(data)
+        return model.model_validate(data)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise HTTPException(422, f"malformed Zendesk event: {reasons}") from exc
+
+
+@router.post("/webhooks/zendesk")
+async def zendesk_event(
+    body: Annotated[bytes, Depends(signed_body)],
+    context: Annotated[Receiver, Depends(receiver)],
+) -> dict[str, str]:
+    event = parse(ZendeskEvent, body)
+    if event.type not in (COMMENT_ADDED, STATUS_CHANGED):
+        return {"status": "ignored", "reason": f"{event.type} is not handled"}
+    link = await context.in_thread(db.ticket_link, context.engine, ticket_id=event.detail.id)
+    if link is None:
+        return {"status": "ignored", "reason": "not an SMS conversation ticket"}
+    if event.type == COMMENT_ADDED:
+        comment = parse(CommentAddedDetail, event.event).comment
+        signal, payload = (
+            "agent_comment",
+            AgentComment(
+                event_id=event.id,
+                ticket_id=event.detail.id,
+                comment_id=comment.id,
+                body=comment.body,
+                is_public=comment.is_public,
+                author_id=comment.author.id,
+                author_is_staff=comment.author.is_staff,
+                author_name=comment.author.name,
+                created_at=event.time,
+            ),
+        )
+    else:
+        changed = parse(StatusChangedDetail, event.event)
+        signal, payload = (
+            "ticket_status",
+            TicketStatusChanged(
+                event_id=event.id,
+                ticket_id=event.detail.id,
+                status=changed.current,
+                previous=changed.previous,
+                changed_at=event.time,
+            ),
+        )
+    await context.signal_conversation(
+        sender_number=link.sender_number,
+        customer_phone=link.customer_phone,
+        signal=signal,
+        payload=payload,
+    )
+    return {"status": "accepted"}

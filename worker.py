@@ -1,0 +1,169 @@
+"""The smsdesk worker: `python worker.py` (against TEMPORAL_ADDRESS) or `python worker.py --dev`
+(the embedded stack: Temporal dev server, sandbox services, webhook server and this worker).
+
+Two workers share one process: the main task queue runs the workflows and the SMS/customer
+activities; the Zendesk task queue runs every Zendesk call under one server-side rate limit, so
+all conversations together stay within the account's plan (B5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.customers import CustomerActivities
+from activities.sms import SmsActivities
+from activities.zendesk import ZendeskActivities
+from clients.klaviyo import KlaviyoClient
+from clients.twilio import TwilioClient
+from clients.zendesk import ZendeskClient, auth_header
+from core.db import make_engine
+from core.settings import Settings, get_settings
+from workflows.conversation import SmsConversation
+
+log = logging.getLogger("smsdesk.worker")
+
+
+def _secret(value: Any, name: str) -> str:
+    if value is None:
+        raise SystemExit(f"{name} is not set: see .env.example")
+    return str(value.get_secret_value())
+
+
+def build_workers(
+    client: Client, settings: Settings, *, http: httpx.AsyncClient, engine: Engine
+) -> list[Worker]:
+    """The workers of one process, wired to real clients. Tests use this same factory."""
+    zendesk = ZendeskClient(
+        http,
+        base_url=settings.zendesk_url,
+        authorization=auth_header(
+            oauth_token=settings.zendesk_oauth_token.get_secret_value()
+            if settings.zendesk_oauth_token
+            else None,
+            email=settings.zendesk_email,
+            api_token=settings.zendesk_api_token.get_secret_value()
+            if settings.zendesk_api_token
+            else None,
+        ),
+    )
+    if settings.twilio_account_sid is None:
+        raise SystemExit("TWILIO_ACCOUNT_SID is not set: see .env.example")
+    twilio = TwilioClient(
+        http,
+        base_url=settings.twilio_base_url,
+        account_sid=settings.twilio_account_sid,
+        auth_token=_secret(settings.twilio_auth_token, "TWILIO_AUTH_TOKEN"),
+    )
+    klaviyo = KlaviyoClient(
+        http,
+        base_url=settings.klaviyo_base_url,
+        api_key=_secret(settings.klaviyo_api_key, "KLAVIYO_API_KEY"),
+        revision=settings.klaviyo_revision,
+    )
+    customers = CustomerActivities(klaviyo, engine)
+    sms = SmsActivities(
+        twilio,
+        engine,
+        status_callback_url=settings.public_base_url.rstrip("/") + "/webhooks/sms/status",
+    )
+    zendesk_activities = ZendeskActivities(zendesk, engine)
+    main = Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=[SmsConversation],
+        activities=[
+            customers.triage_inbound,
+            customers.customer_context,
+            sms.send_sms,
+            sms.record_delivery,
+        ],
+    )
+    zendesk_worker = Worker(
+        client,
+        task_queue=settings.zendesk_task_queue,
+        activities=[
+            zendesk_activities.ensure_requester,
+            zendesk_activities.open_ticket,
+            zendesk_activities.add_customer_comment,
+            zendesk_activities.add_internal_note,
+            zendesk_activities.describe_agent,
+            zendesk_activities.get_ticket_status,
+            zendesk_activities.recall_latest_ticket,
+        ],
+        # Enforced by the server across every worker process: one budget per Zendesk account.
+        max_task_queue_activities_per_second=settings.zendesk_requests_per_minute / 60,
+    )
+    return [main, zendesk_worker]
+
+
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    """One pooled client for every API; it never retries (Temporal does)."""
+    return httpx.AsyncClient(
+        timeout=settings.http_timeout_seconds,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def run_workers(workers: Sequence[Worker]) -> None:
+    """Run until cancelled, then shut down gracefully (in-flight activities finish)."""
+    await asyncio.gather(*(worker.run() for worker in workers))
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM, then let in-flight activities finish before exiting."""
+    client = await connect(settings)
+    engine = make_engine(settings.database_url)
+    async with http_client(settings) as http:
+        workers = build_workers(client, settings, http=http, engine=engine)
+        running = asyncio.create_task(run_workers(workers))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, running.cancel)
+        log.info(
+            "worker polling %s and %s", settings.temporal_task_queue, settings.zendesk_task_queue
+        )
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dev", action="store_true", help="run the whole embedded stack")
+    parser.add_argument("--state-dir", default=".smsdesk", help="where --dev keeps its files")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.dev:
+        from devstack.stack import run_dev_stack
+
+        asyncio.run(run_dev_stack(args.state_dir))
+    else:
+        asyncio.run(serve(get_settings()))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,44 @@
+"""Search attributes that let operators find a conversation in the Temporal UI (M22).
+
+Registered by the dev server at start (`worker.py --dev`) and by docker-compose's admin tools.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey
+
+from core.conversation import ConversationInput, ConversationState
+
+CUSTOMER_PHONE = SearchAttributeKey.for_keyword("CustomerPhone")
+SENDER_NUMBER = SearchAttributeKey.for_keyword("SenderNumber")
+ZENDESK_TICKET_ID = SearchAttributeKey.for_int("ZendeskTicketId")
+CONVERSATION_STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
+
+#: Name and type of each attribute, for `temporal server start-dev --search-attribute`.
+DEV_SERVER_ARGS = {
+    "CustomerPhone": "Keyword",
+    "SenderNumber": "Keyword",
+    "ZendeskTicketId": "Int",
+    "ConversationStatus": "Keyword",
+}
+
+NO_TICKET = "no_ticket"
+
+
+def upsert_identity(request: ConversationInput) -> None:
+    workflow.upsert_search_attributes(
+        [
+            CUSTOMER_PHONE.value_set(request.customer_search_value),
+            SENDER_NUMBER.value_set(request.sender_search_value),
+        ]
+    )
+
+
+def upsert_ticket(state: ConversationState) -> None:
+    status = state.ticket_status.value if state.ticket_status else NO_TICKET
+    updates = [CONVERSATION_STATUS.value_set(status)]
+    ticket_id = state.ticket_id or state.last_closed_ticket_id
+    if ticket_id is not None:
+        updates.append(ZENDESK_TICKET_ID.value_set(ticket_id))
+    workflow.upsert_search_attributes(updates)
