@@ -23,6 +23,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.customers import CustomerActivities
+from activities.metrics import MetricsActivities
 from activities.sms import SmsActivities
 from activities.zendesk import ZendeskActivities
 from clients.klaviyo import KlaviyoClient
@@ -31,6 +32,7 @@ from clients.zendesk import ZendeskClient, auth_header
 from core.db import make_engine
 from core.settings import Settings, get_settings
 from workflows.conversation import SmsConversation
+from workflows.ticket_metrics import TicketMetrics
 
 log = logging.getLogger("smsdesk.worker")
 
@@ -79,15 +81,17 @@ def build_workers(
         status_callback_url=settings.public_base_url.rstrip("/") + "/webhooks/sms/status",
     )
     zendesk_activities = ZendeskActivities(zendesk, engine)
+    metrics = MetricsActivities(zendesk, klaviyo, zendesk_url=settings.zendesk_url)
     main = Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[SmsConversation],
+        workflows=[SmsConversation, TicketMetrics],
         activities=[
             customers.triage_inbound,
             customers.customer_context,
             sms.send_sms,
             sms.record_delivery,
+            metrics.send_metric_event,
         ],
     )
     zendesk_worker = Worker(
@@ -101,6 +105,8 @@ def build_workers(
             zendesk_activities.describe_agent,
             zendesk_activities.get_ticket_status,
             zendesk_activities.recall_latest_ticket,
+            metrics.read_ticket,
+            metrics.snapshot_ticket,
         ],
         # Enforced by the server across every worker process: one budget per Zendesk account.
         max_task_queue_activities_per_second=settings.zendesk_requests_per_minute / 60,

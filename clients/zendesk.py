@@ -24,6 +24,7 @@ class ZendeskUser(BaseModel):
     email: str | None = None
     role: str | None = None
     external_id: str | None = None
+    phone: str | None = None
 
 
 class ZendeskComment(BaseModel):
@@ -44,6 +45,29 @@ class ZendeskTicket(BaseModel):
     brand_id: int | None = None
     external_id: str | None = None
     tags: list[str] = Field(default_factory=list)
+
+
+class ZendeskTicketDetails(ZendeskTicket):
+    """Everything a ticket metric reports, beyond what the conversation loop needs."""
+
+    assignee_id: int | None = None
+    group_id: int | None = None
+    priority: str | None = None
+    type: str | None = None
+    via: dict[str, Any] = Field(default_factory=dict)
+    custom_fields: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ZendeskGroup(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    name: str
+
+
+class ZendeskTicketField(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    title: str
 
 
 class CreatedTicket(BaseModel):
@@ -142,3 +166,16 @@ class ZendeskClient:
         response = await self._call("GET", "/api/v2/brands")
         brands: list[dict[str, Any]] = response.json()["brands"]
         return brands
+
+    async def get_ticket_details(self, ticket_id: int) -> ZendeskTicketDetails:
+        response = await self._call("GET", f"/api/v2/tickets/{ticket_id}")
+        return ZendeskTicketDetails.model_validate(response.json()["ticket"])
+
+    async def get_group(self, group_id: int) -> ZendeskGroup:
+        response = await self._call("GET", f"/api/v2/groups/{group_id}")
+        return ZendeskGroup.model_validate(response.json()["group"])
+
+    async def list_ticket_fields(self) -> list[ZendeskTicketField]:
+        """Every ticket field: without pagination parameters Zendesk returns them all at once."""
+        response = await self._call("GET", "/api/v2/ticket_fields")
+        return [ZendeskTicketField.model_validate(f) for f in response.json()["ticket_fields"]]

@@ -6,6 +6,7 @@ that the same code talks to the real services, regional endpoints or the offline
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -16,6 +17,27 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from core.phone import require_conversation_number
 
 CommaList = Annotated[list[str], NoDecode]
+_BRAND_ID = re.compile(r"[1-9][0-9]*")
+
+
+def parse_brand_ids(value: str) -> frozenset[int] | None:
+    """`ZENDESK_METRICS_BRANDS` (M2): "all" gives None (every brand), else the listed brand ids.
+
+    Raises:
+        ValueError: naming the item that is not a brand id, so set-up can say what is wrong.
+    """
+    if value.strip().lower() == "all":
+        return None
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise ValueError("ZENDESK_METRICS_BRANDS is empty: use 'all' or a comma list of brand ids")
+    for item in items:
+        if not _BRAND_ID.fullmatch(item):
+            raise ValueError(
+                f"ZENDESK_METRICS_BRANDS: {item!r} is not a Zendesk brand id; use 'all' or a "
+                "comma list of the numeric ids that GET /api/v2/brands lists"
+            )
+    return frozenset(int(item) for item in items)
 
 
 def _split_commas(value: object) -> object:
@@ -90,6 +112,13 @@ class Settings(BaseSettings):
         # M6: a branded/alphanumeric sender id cannot receive replies, so it is refused here.
         return [require_conversation_number(number) for number in numbers]
 
+    @field_validator("zendesk_metrics_brands")
+    @classmethod
+    def _metrics_brands_parse(cls, value: str) -> str:
+        # Junk is refused when the process starts, not when the first ticket event arrives.
+        parse_brand_ids(value)
+        return value
+
     @model_validator(mode="after")
     def _pii_key_when_protected(self) -> Settings:
         if self.pii_protection and self.pii_hash_key is None:
@@ -101,6 +130,11 @@ class Settings(BaseSettings):
         return self.zendesk_oauth_token is not None or (
             self.zendesk_email is not None and self.zendesk_api_token is not None
         )
+
+    @property
+    def metrics_brand_ids(self) -> frozenset[int] | None:
+        """The brands whose tickets become Klaviyo events; None means every brand (M2)."""
+        return parse_brand_ids(self.zendesk_metrics_brands)
 
 
 @lru_cache

@@ -1,4 +1,5 @@
-"""Zendesk event-subscription webhook: agent comments and status changes of SMS tickets."""
+"""Zendesk event-subscription webhook: ticket metrics for every ticket (M15), then agent
+comments and status changes of SMS tickets for their conversation."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from core import db
 from core.messages import AgentComment, TicketStatusChanged
 from webhooks.context import Receiver, receiver
+from webhooks.metrics import metric_of, start_ticket_metrics
 from webhooks.signatures import check_zendesk
 from webhooks.zendesk_events import (
     COMMENT_ADDED,
@@ -52,11 +54,19 @@ async def zendesk_event(
     context: Annotated[Receiver, Depends(receiver)],
 ) -> dict[str, str]:
     event = parse(ZendeskEvent, body)
+    status_change = (
+        parse(StatusChangedDetail, event.event) if event.type == STATUS_CHANGED else None
+    )
+    # Metrics first, for every ticket of every channel (M15); a duplicate start is a no-op.
+    metric = metric_of(event, status_change)
+    if metric is not None:
+        await start_ticket_metrics(context.temporal, context.settings, event, metric)
+    answered = {"status": "accepted"} if metric is not None else None
     if event.type not in (COMMENT_ADDED, STATUS_CHANGED):
-        return {"status": "ignored", "reason": f"{event.type} is not handled"}
+        return answered or {"status": "ignored", "reason": f"{event.type} is not handled"}
     link = await context.in_thread(db.ticket_link, context.engine, ticket_id=event.detail.id)
     if link is None:
-        return {"status": "ignored", "reason": "not an SMS conversation ticket"}
+        return answered or {"status": "ignored", "reason": "not an SMS conversation ticket"}
     if event.type == COMMENT_ADDED:
         comment = parse(CommentAddedDetail, event.event).comment
         signal, payload = (

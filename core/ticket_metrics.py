@@ -1,0 +1,83 @@
+"""What a TicketMetrics workflow is started with and what it answers (SPEC M2, M15).
+
+Shared by the webhook that starts the workflow and the workflow itself, so the receiver never
+imports workflow code. One workflow per (ticket, metric): its id is derived from both, so a
+redelivered webhook or a replayed event finds the id taken and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel
+
+from core.settings import Settings
+
+WORKFLOW_NAME = "TicketMetrics"
+WORKFLOW_ID_PREFIX = "ticket-metrics-"
+
+
+class Metric(StrEnum):
+    """The Klaviyo metric names, exactly as marketers see them (M15)."""
+
+    OPENED = "Opened Ticket"
+    RESOLVED = "Resolved Ticket"
+
+    @property
+    def slug(self) -> str:
+        return "opened" if self is Metric.OPENED else "resolved"
+
+
+def metrics_workflow_id(ticket_id: int, metric: Metric) -> str:
+    return f"{WORKFLOW_ID_PREFIX}{ticket_id}-{metric.slug}"
+
+
+def metric_unique_id(ticket_id: int, metric: Metric) -> str:
+    """Klaviyo's `unique_id`: the same for every retry and replay, so the event counts once."""
+    return f"zendesk-{ticket_id}-{metric.slug}"
+
+
+class TicketMetricsInput(BaseModel):
+    ticket_id: int
+    metric: Metric
+    #: When the ticket opened or closed (the Zendesk event's time): the Klaviyo event's `time`.
+    occurred_at: datetime
+    #: The Zendesk event that started this workflow, for operators tracing a delivery.
+    event_id: str
+    #: Workflows read no environment: the settings they need travel in the input.
+    zendesk_task_queue: str
+    #: None: every brand counts (ZENDESK_METRICS_BRANDS=all).
+    brand_ids: list[int] | None = None
+
+    @classmethod
+    def for_event(
+        cls,
+        *,
+        ticket_id: int,
+        metric: Metric,
+        occurred_at: datetime,
+        event_id: str,
+        settings: Settings,
+    ) -> TicketMetricsInput:
+        brands = settings.metrics_brand_ids
+        return cls(
+            ticket_id=ticket_id,
+            metric=metric,
+            occurred_at=occurred_at,
+            event_id=event_id,
+            zendesk_task_queue=settings.zendesk_task_queue,
+            brand_ids=None if brands is None else sorted(brands),
+        )
+
+    @property
+    def workflow_id(self) -> str:
+        return metrics_workflow_id(self.ticket_id, self.metric)
+
+
+class TicketMetricsResult(BaseModel):
+    outcome: Literal["sent", "skipped"]
+    #: Why nothing was sent (brand not chosen, requester unreachable); None when sent.
+    reason: str | None = None
+    unique_id: str

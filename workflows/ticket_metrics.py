@@ -1,0 +1,114 @@
+"""TicketMetrics: one short workflow per Zendesk ticket event that Klaviyo should see (M15).
+
+"Opened Ticket" when a ticket is created, "Resolved Ticket" when it is closed (not solved).
+The workflow id names ticket and metric, so a redelivered webhook cannot start a second run;
+the event's `unique_id` covers what the id cannot (a replay after the run left retention).
+
+Outages are waited out (durable retries); a request Klaviyo or Zendesk refuses for good fails
+the run with the service's reason. A ticket that must not become an event (brand not chosen,
+requester unreachable, ticket deleted) completes as "skipped", saying why.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.metrics import MetricEventInput, MetricsActivities, TicketLookup
+    from core.ticket_metrics import (
+        WORKFLOW_NAME,
+        TicketMetricsInput,
+        TicketMetricsResult,
+        metric_unique_id,
+    )
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+#: As the conversation's: outages are waited out however long they last, nothing is dropped.
+DURABLE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+)
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class TicketMetrics:
+    @workflow.run
+    async def run(self, request: TicketMetricsInput) -> TicketMetricsResult:
+        unique_id = metric_unique_id(request.ticket_id, request.metric)
+
+        def skipped(reason: str) -> TicketMetricsResult:
+            workflow.logger.info(
+                "ticket %s: no %s event: %s", request.ticket_id, request.metric, reason
+            )
+            return TicketMetricsResult(outcome="skipped", reason=reason, unique_id=unique_id)
+
+        try:
+            ticket = await workflow.execute_activity_method(
+                MetricsActivities.read_ticket,
+                TicketLookup(ticket_id=request.ticket_id),
+                task_queue=request.zendesk_task_queue,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=DURABLE_RETRY,
+            )
+        except ActivityError as err:
+            if _error_type(err) == "NotFound":
+                return skipped(f"ticket {request.ticket_id} no longer exists in Zendesk")
+            raise _refused("Zendesk", request, err) from err
+
+        if request.brand_ids is not None and ticket.brand_id not in request.brand_ids:
+            chosen = ", ".join(str(brand) for brand in request.brand_ids)
+            return skipped(
+                f"brand {ticket.brand_id} is not among ZENDESK_METRICS_BRANDS ({chosen})"
+            )
+
+        try:
+            snapshot = await workflow.execute_activity_method(
+                MetricsActivities.snapshot_ticket,
+                ticket,
+                task_queue=request.zendesk_task_queue,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=DURABLE_RETRY,
+            )
+        except ActivityError as err:
+            raise _refused("Zendesk", request, err) from err
+        if snapshot.profile is None:
+            return skipped(
+                f"requester {ticket.requester_id} has neither an email nor a phone number"
+            )
+
+        try:
+            await workflow.execute_activity_method(
+                MetricsActivities.send_metric_event,
+                MetricEventInput(
+                    metric=request.metric,
+                    occurred_at=request.occurred_at,
+                    unique_id=unique_id,
+                    snapshot=snapshot,
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=DURABLE_RETRY,
+            )
+        except ActivityError as err:
+            raise _refused("Klaviyo", request, err) from err
+        return TicketMetricsResult(outcome="sent", unique_id=unique_id)
+
+
+def _error_type(err: ActivityError) -> str | None:
+    return err.cause.type if isinstance(err.cause, ApplicationError) else None
+
+
+def _refused(service: str, request: TicketMetricsInput, err: ActivityError) -> ApplicationError:
+    """Fail the run naming the reason: with durable retries only a refusal for good gets here
+    (a 4xx other than 408/409/429), so retrying the workflow could not help either."""
+    cause = err.cause
+    reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+    return ApplicationError(
+        f"{service} refused the {request.metric} event of ticket {request.ticket_id}: {reason}",
+        type=_error_type(err) or "Refused",
+        non_retryable=True,
+    )
