@@ -1,0 +1,249 @@
+"""Records of the Zendesk sandbox (what it persists) and the account it starts with.
+
+Times are whole epoch seconds, as Zendesk's API shows them; the JSON shapes the API returns
+are built from these records in `zendesk_render`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from sandbox.delivery import DeliveryConfig
+from sandbox.service import ApiError
+
+ACCOUNT_ID = 1234567
+ACCOUNT_CREATED = 1704067200
+"""2024-01-01: when the seeded brands, group and field were made."""
+API_USER_ID = 1
+AGENT_ID = 2
+DEFAULT_BRAND_ID = 360001
+SUPPORT_GROUP_ID = 20001
+ORDER_NUMBER_FIELD_ID = 9001
+IDEMPOTENCY_SECONDS = 2 * 60 * 60
+"""How long Zendesk remembers an `Idempotency-Key`."""
+
+Status = Literal["new", "open", "pending", "hold", "solved", "closed"]
+Role = Literal["end-user", "agent", "admin"]
+
+BRANDS: dict[int, dict[str, Any]] = {
+    DEFAULT_BRAND_ID: {"name": "Acme", "subdomain": "acme", "default": True},
+    360002: {"name": "Acme SMS", "subdomain": "acme-sms", "default": False},
+}
+GROUPS: dict[int, dict[str, Any]] = {
+    SUPPORT_GROUP_ID: {"name": "Support", "description": "First-line support", "default": True},
+}
+TICKET_FIELDS: dict[int, dict[str, Any]] = {
+    ORDER_NUMBER_FIELD_ID: {"title": "Order number", "type": "text"},
+}
+
+
+class ZendeskError(ApiError):
+    """Zendesk's error body: `{"error": <name>, "description": ..., "details"?: ...}`."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        description: str,
+        *,
+        details: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        body: dict[str, Any] = {"error": error, "description": description}
+        if details is not None:
+            body["details"] = details
+        super().__init__(status, body, retry_after=retry_after)
+
+
+def record_invalid(field: str, description: str) -> ZendeskError:
+    """Zendesk's 422 for a value it refuses (`details` keyed by the offending field)."""
+    return ZendeskError(
+        422,
+        "RecordInvalid",
+        "Record validation errors",
+        details={field: [{"description": description, "error": "InvalidValue"}]},
+    )
+
+
+def not_found() -> ZendeskError:
+    return ZendeskError(404, "RecordNotFound", "Not found")
+
+
+class ZendeskConfig(DeliveryConfig):
+    """Run-time settings (`POST /_sandbox/config`)."""
+
+    webhook_url: str | None = None
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    ticket_update_limit: int = Field(default=30, ge=1)
+    ticket_update_window_seconds: float = Field(default=600.0, gt=0)
+
+
+class User(BaseModel):
+    id: int
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+    role: Role = "end-user"
+    details: str | None = None
+    notes: str | None = None
+    created_at: int
+    updated_at: int
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != "end-user"
+
+
+class Attachment(BaseModel):
+    id: int
+    token: str
+    file_name: str
+    content_type: str
+    size: int
+
+
+class Comment(BaseModel):
+    id: int
+    audit_id: int
+    author_id: int
+    body: str
+    html_body: str
+    public: bool
+    attachments: list[Attachment] = []
+    created_at: int
+
+
+class Ticket(BaseModel):
+    id: int
+    external_id: str | None = None
+    subject: str | None = None
+    description: str
+    status: Status
+    priority: str | None = None
+    type: str | None = None
+    requester_id: int
+    submitter_id: int
+    assignee_id: int | None = None
+    group_id: int | None = None
+    brand_id: int
+    tags: list[str] = []
+    custom_fields: dict[int, Any] = {}
+    via: dict[str, Any]
+    followup_ids: list[int] = []
+    comments: list[Comment] = []
+    recent_updates: list[float] = []
+    """When the last updates happened, for the per-ticket update limit."""
+    created_at: int
+    updated_at: int
+
+
+class IdempotentCreate(BaseModel):
+    """A ticket create remembered under its `Idempotency-Key`."""
+
+    fingerprint: str
+    remembered_at: float
+    response: dict[str, Any]
+
+
+class ZendeskData(BaseModel):
+    users: dict[int, User]
+    tickets: dict[int, Ticket] = {}
+    uploads: dict[str, Attachment] = {}
+    idempotency: dict[str, IdempotentCreate] = {}
+    next_ids: dict[str, int] = {
+        "ticket": 1001,
+        "user": 10001,
+        "comment": 900001,
+        "audit": 700001,
+        "attachment": 800001,
+    }
+    """Distinct ranges, so that a ticket id used as a user id shows up in a test at once."""
+
+    def new_id(self, kind: str) -> int:
+        issued = self.next_ids[kind]
+        self.next_ids[kind] = issued + 1
+        return issued
+
+    @classmethod
+    def seeded(cls, now: int, api_email: str) -> ZendeskData:
+        """The account every sandbox starts with: the API user (admin) and one agent."""
+        users = [
+            User(
+                id=API_USER_ID,
+                name="smsdesk API",
+                email=api_email,
+                role="admin",
+                created_at=now,
+                updated_at=now,
+            ),
+            User(
+                id=AGENT_ID,
+                name="Alex Agent",
+                email="alex@acme.example",
+                role="agent",
+                created_at=now,
+                updated_at=now,
+            ),
+        ]
+        return cls(users={user.id: user for user in users})
+
+
+class CommentInput(BaseModel):
+    """`ticket.comment` of a create or update request (fields the sandbox acts on)."""
+
+    body: str | None = None
+    html_body: str | None = None
+    public: bool = True
+    author_id: int | None = None
+    uploads: list[str] = []
+
+
+class RequesterInput(BaseModel):
+    name: str | None = None
+    email: str | None = None
+
+
+class FieldValue(BaseModel):
+    id: int
+    value: Any = None
+
+
+class TicketInput(BaseModel):
+    """`ticket` of a create or update request; absent and null differ (`model_fields_set`).
+
+    Types are checked loosely here: the request body was already checked against the spec.
+    """
+
+    subject: str | None = None
+    description: str | None = None
+    comment: CommentInput | None = None
+    requester_id: int | None = None
+    requester: RequesterInput | int | str | None = None
+    external_id: str | None = None
+    brand_id: int | None = None
+    group_id: int | None = None
+    assignee_id: int | None = None
+    status: Status | None = None
+    priority: Literal["urgent", "high", "normal", "low"] | None = None
+    type: Literal["problem", "incident", "question", "task"] | None = None
+    tags: list[str] | str | None = None
+    additional_tags: list[str] | str | None = None
+    remove_tags: list[str] | str | None = None
+    custom_fields: list[FieldValue] | None = None
+    fields: list[FieldValue] | None = None
+    via_followup_source_id: int | None = None
+
+
+class UserInput(BaseModel):
+    """`user` of `POST /api/v2/users/create_or_update`."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+    role: Role | None = None
+    details: str | None = None
+    notes: str | None = None

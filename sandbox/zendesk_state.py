@@ -1,0 +1,398 @@
+"""Zendesk's ticket rules as the product meets them, plus the webhooks they fire.
+
+Only the behaviour the product relies on is imitated, but that part faithfully: idempotent
+creates, follow-ups of closed tickets, "closed prevents ticket update", requester replies that
+reopen a ticket, the per-ticket and account-wide rate limits, and event-subscription webhooks
+for every created ticket, added comment and status change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+import re
+import secrets
+import uuid
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sandbox import zendesk_users
+from sandbox.signing import zendesk_headers
+from sandbox.state import WebhookState
+from sandbox.zendesk_model import (
+    API_USER_ID,
+    BRANDS,
+    DEFAULT_BRAND_ID,
+    GROUPS,
+    IDEMPOTENCY_SECONDS,
+    Attachment,
+    Comment,
+    CommentInput,
+    IdempotentCreate,
+    Status,
+    Ticket,
+    TicketInput,
+    User,
+    UserInput,
+    ZendeskConfig,
+    ZendeskData,
+    ZendeskError,
+    not_found,
+    record_invalid,
+)
+from sandbox.zendesk_render import (
+    API_VIA,
+    audit_json,
+    comment_added_event,
+    comment_html,
+    status_changed_event,
+    ticket_json,
+    webhook_event,
+)
+
+SYSTEM_ACTOR = -1
+"""The actor Zendesk names when its own automations change a ticket."""
+
+
+def _tag_list(tags: list[str] | str | None) -> list[str]:
+    """Zendesk tags: lower case, no duplicates; a string is a space-separated list."""
+    words = tags.split() if isinstance(tags, str) else tags or []
+    return list(dict.fromkeys(word.strip().lower() for word in words if word.strip()))
+
+
+class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
+    """The Zendesk account: tickets, users, uploads, idempotency keys."""
+
+    def __init__(
+        self,
+        *,
+        config: ZendeskConfig,
+        webhook_secret: str,
+        api_email: str,
+        subdomain: str,
+        state_file: Path | None,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        self.webhook_secret = webhook_secret
+        self.base_url = f"https://{subdomain}.zendesk.com"
+        self._recent_requests: deque[float] = deque()
+        super().__init__(
+            lambda: ZendeskData.seeded(self.now(), api_email), state_file, config, transport
+        )
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    async def reset(self) -> None:
+        self._recent_requests.clear()
+        await super().reset()
+
+    def user(self, user_id: int) -> User:
+        if user_id not in self.data.users:
+            raise not_found()
+        return self.data.users[user_id]
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        if ticket_id not in self.data.tickets:
+            raise not_found()
+        return self.data.tickets[ticket_id]
+
+    def admit_request(self) -> int | None:
+        """Count one API request against `requests_per_minute`; seconds to wait if over it."""
+        limit = self.config.requests_per_minute
+        if limit is None:
+            return None
+        now = self.clock()
+        while self._recent_requests and self._recent_requests[0] <= now - 60:
+            self._recent_requests.popleft()
+        if len(self._recent_requests) >= limit:
+            return max(1, math.ceil(self._recent_requests[0] + 60 - now))
+        self._recent_requests.append(now)
+        return None
+
+    # Tickets
+
+    def create_ticket(
+        self, body: dict[str, Any], idempotency_key: str | None
+    ) -> tuple[dict[str, Any], bool]:
+        """Create a ticket; returns the response body and whether it replays an earlier one."""
+        fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        if idempotency_key is not None:
+            now = self.clock()
+            for key, entry in list(self.data.idempotency.items()):
+                if entry.remembered_at <= now - IDEMPOTENCY_SECONDS:
+                    del self.data.idempotency[key]
+            remembered = self.data.idempotency.get(idempotency_key)
+            if remembered is not None:
+                if remembered.fingerprint != fingerprint:
+                    raise ZendeskError(
+                        400,
+                        "IdempotentRequestError",
+                        "The Idempotency-Key was already used with a different request body",
+                    )
+                return remembered.response, True
+        ticket = self._new_ticket(TicketInput.model_validate(body.get("ticket") or {}))
+        response = {"ticket": ticket_json(ticket, self.base_url)}
+        if idempotency_key is not None:
+            self.data.idempotency[idempotency_key] = IdempotentCreate(
+                fingerprint=fingerprint, remembered_at=self.clock(), response=response
+            )
+        self.save()
+        return response, False
+
+    def _new_ticket(self, given: TicketInput) -> Ticket:
+        source = None
+        if given.via_followup_source_id is not None:
+            source = self.data.tickets.get(given.via_followup_source_id)
+            if source is None:
+                raise record_invalid("via_followup_source_id", "is not a valid ticket id")
+            if source.status != "closed":
+                raise record_invalid(
+                    "via_followup_source_id",
+                    f"Ticket {source.id} is not closed: only closed tickets have follow-ups",
+                )
+        first = given.comment or CommentInput(body=given.description)
+        if not (first.body or first.html_body):
+            raise record_invalid("description", "Description: cannot be blank")
+        self._check_comment(first)
+        brand_id = self._check_brand(given.brand_id or DEFAULT_BRAND_ID)
+        self._check_assignment(given.group_id, given.assignee_id)
+        requester_id = zendesk_users.requester_id(self.data, given, self.now())
+        via = API_VIA
+        if source is not None:
+            via = {
+                "channel": "api",
+                "source": {
+                    "rel": "follow_up",
+                    "to": {},
+                    "from": {"id": source.id, "ticket_id": source.id, "title": source.subject},
+                },
+            }
+        now = self.now()
+        ticket = Ticket(
+            id=self.data.new_id("ticket"),
+            external_id=given.external_id,
+            subject=given.subject,
+            description="",
+            status=given.status or ("open" if given.assignee_id else "new"),
+            priority=given.priority,
+            type=given.type,
+            requester_id=requester_id,
+            submitter_id=first.author_id or API_USER_ID,
+            assignee_id=given.assignee_id,
+            group_id=given.group_id,
+            brand_id=brand_id,
+            tags=_tag_list(given.tags),
+            custom_fields={f.id: f.value for f in (given.custom_fields or given.fields or [])},
+            via=via,
+            created_at=now,
+            updated_at=now,
+        )
+        comment = self._add_comment(ticket, first, now)
+        ticket.description = comment.body
+        self.data.tickets[ticket.id] = ticket
+        if source is not None:
+            source.followup_ids.append(ticket.id)
+        self._emit("created", ticket, actor_id=comment.author_id, event={})
+        self._emit_comment(ticket, comment)
+        return ticket
+
+    def update_ticket(self, ticket_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Apply `PUT /api/v2/tickets/{id}`; returns the response body (ticket and audit)."""
+        ticket = self.ticket(ticket_id)
+        now = self.clock()
+        window = self.config.ticket_update_window_seconds
+        ticket.recent_updates = [t for t in ticket.recent_updates if t > now - window]
+        if len(ticket.recent_updates) >= self.config.ticket_update_limit:
+            raise ZendeskError(
+                429,
+                "TooManyRequests",
+                f"Ticket {ticket_id} was updated {len(ticket.recent_updates)} times in the last"
+                f" {window:g} seconds; try again later",
+                retry_after=max(1, math.ceil(ticket.recent_updates[0] + window - now)),
+            )
+        if ticket.status == "closed":
+            raise ZendeskError(
+                422,
+                "RecordInvalid",
+                "Record validation errors",
+                details={"status": [{"description": "Status: closed prevents ticket update"}]},
+            )
+        given = TicketInput.model_validate(body.get("ticket") or {})
+        changed = given.model_fields_set
+        # Everything is checked before anything changes: a refused update leaves no trace.
+        given_comment = given.comment
+        if given_comment is not None and not (given_comment.body or given_comment.html_body):
+            given_comment = None
+        if given_comment is not None:
+            self._check_comment(given_comment)
+        self._check_assignment(given.group_id, given.assignee_id)
+        brand_id = ticket.brand_id if given.brand_id is None else self._check_brand(given.brand_id)
+        if given.requester_id is not None or given.requester is not None:
+            ticket.requester_id = zendesk_users.requester_id(self.data, given, self.now())
+        ticket.brand_id = brand_id
+        previous_status = ticket.status
+        comment = None
+        if given_comment is not None:
+            comment = self._add_comment(ticket, given_comment, int(now))
+        for name in ("subject", "priority", "type", "external_id", "group_id", "assignee_id"):
+            if name in changed:
+                setattr(ticket, name, getattr(given, name))
+        if "tags" in changed:
+            ticket.tags = _tag_list(given.tags)
+        ticket.tags = [t for t in ticket.tags if t not in _tag_list(given.remove_tags)]
+        ticket.tags = _tag_list(ticket.tags + _tag_list(given.additional_tags))
+        for field in given.custom_fields or given.fields or []:
+            ticket.custom_fields[field.id] = field.value
+        ticket.status = self._next_status(ticket, given.status, comment)
+        if ticket.status == "solved" and ticket.assignee_id is None:
+            author = self.data.users.get(comment.author_id) if comment else None
+            ticket.assignee_id = author.id if author and author.is_staff else API_USER_ID
+        ticket.updated_at = int(now)
+        ticket.recent_updates.append(now)
+        actor_id = comment.author_id if comment else API_USER_ID
+        if comment is not None:
+            self._emit_comment(ticket, comment)
+        status_change = self._status_changed(ticket, previous_status, actor_id)
+        self.save()
+        return {
+            "ticket": ticket_json(ticket, self.base_url),
+            "audit": audit_json(
+                ticket,
+                self.base_url,
+                audit_id=comment.audit_id if comment else self.data.new_id("audit"),
+                actor_id=actor_id,
+                comment=comment,
+                status_change=status_change,
+            ),
+        }
+
+    def _next_status(
+        self, ticket: Ticket, requested: Status | None, comment: Comment | None
+    ) -> Status:
+        """The explicit status, else Zendesk's own moves: a requester reply reopens a
+        pending or solved ticket, and assigning a new ticket opens it."""
+        if requested is not None:
+            return requested
+        if (
+            comment
+            and comment.author_id == ticket.requester_id
+            and ticket.status in {"pending", "solved"}
+        ):
+            return "open"
+        if ticket.status == "new" and ticket.assignee_id is not None:
+            return "open"
+        return ticket.status
+
+    def force_status(self, ticket_id: int, status: Status) -> Ticket:
+        """Set a status as Zendesk's automations do (closing solved tickets, say), no limits."""
+        ticket = self.ticket(ticket_id)
+        previous, ticket.status = ticket.status, status
+        if self._status_changed(ticket, previous, SYSTEM_ACTOR):
+            ticket.updated_at = self.now()
+            self.save()
+        return ticket
+
+    def _status_changed(
+        self, ticket: Ticket, previous: Status, actor_id: int
+    ) -> dict[str, Any] | None:
+        """Announce a status change (webhook); returns it for the audit, None if unchanged."""
+        if ticket.status == previous:
+            return None
+        event = status_changed_event(previous, ticket.status)
+        self._emit("status_changed", ticket, actor_id=actor_id, event=event)
+        return {"value": ticket.status, "previous_value": previous}
+
+    def _check_comment(self, given: CommentInput) -> None:
+        author_id = given.author_id or API_USER_ID
+        if author_id not in self.data.users:
+            raise record_invalid("author_id", f"User {author_id} does not exist")
+        unknown = [token for token in given.uploads if token not in self.data.uploads]
+        if unknown:
+            raise record_invalid("uploads", f"Unknown upload token(s): {', '.join(unknown)}")
+
+    def _add_comment(self, ticket: Ticket, given: CommentInput, now: int) -> Comment:
+        if given.body:
+            body, html_body = given.body, comment_html(given.body)
+        else:
+            html_body = given.html_body or ""
+            body = html.unescape(re.sub(r"<[^>]+>", "", html_body))
+        comment = Comment(
+            id=self.data.new_id("comment"),
+            audit_id=self.data.new_id("audit"),
+            author_id=given.author_id or API_USER_ID,
+            body=body,
+            html_body=html_body,
+            public=given.public,
+            attachments=[self.data.uploads[token] for token in given.uploads],
+            created_at=now,
+        )
+        ticket.comments.append(comment)
+        return comment
+
+    @staticmethod
+    def _check_brand(brand_id: int) -> int:
+        if brand_id not in BRANDS:
+            raise record_invalid("brand_id", f"Brand {brand_id} does not exist")
+        return brand_id
+
+    def _check_assignment(self, group_id: int | None, assignee_id: int | None) -> None:
+        if group_id is not None and group_id not in GROUPS:
+            raise record_invalid("group_id", f"Group {group_id} does not exist")
+        if assignee_id is not None:
+            assignee = self.data.users.get(assignee_id)
+            if assignee is None or not assignee.is_staff:
+                raise record_invalid("assignee_id", f"User {assignee_id} is not an agent")
+
+    def create_or_update_user(self, given: UserInput) -> tuple[User, bool]:
+        user, created = zendesk_users.create_or_update_user(self.data, given, self.now())
+        self.save()
+        return user, created
+
+    def upload(self, file_name: str, content_type: str, size: int) -> Attachment:
+        attachment = Attachment(
+            id=self.data.new_id("attachment"),
+            token=secrets.token_hex(12),
+            file_name=file_name,
+            content_type=content_type,
+            size=size,
+        )
+        self.data.uploads[attachment.token] = attachment
+        self.save()
+        return attachment
+
+    # Webhooks
+
+    def _emit_comment(self, ticket: Ticket, comment: Comment) -> None:
+        author = self.data.users[comment.author_id]
+        self._emit(
+            "comment_added", ticket, actor_id=author.id, event=comment_added_event(comment, author)
+        )
+
+    def _emit(self, kind: str, ticket: Ticket, *, actor_id: int, event: dict[str, Any]) -> None:
+        url = self.config.webhook_url
+        if url is None:
+            return
+        at = self.clock()
+        payload = webhook_event(
+            kind, ticket, actor_id=actor_id, event=event, event_id=str(uuid.uuid4()), at=at
+        )
+        content = json.dumps(payload).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Zendesk Webhook",
+            **zendesk_headers(self.webhook_secret, content, datetime.fromtimestamp(at, UTC)),
+        }
+        self.deliverer.submit(
+            url=url,
+            content=content,
+            headers=headers,
+            label=payload["type"],
+            key=f"ticket:{ticket.id}",
+        )
