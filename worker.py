@@ -23,6 +23,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.customers import CustomerActivities
+from activities.records import RecordActivities
 from activities.metrics import MetricsActivities
 from activities.sms import SmsActivities
 from activities.zendesk import ZendeskActivities
@@ -81,6 +82,7 @@ def build_workers(
         status_callback_url=settings.public_base_url.rstrip("/") + "/webhooks/sms/status",
     )
     zendesk_activities = ZendeskActivities(zendesk, engine)
+    records = RecordActivities(engine)
     metrics = MetricsActivities(zendesk, klaviyo, zendesk_url=settings.zendesk_url)
     main = Worker(
         client,
@@ -91,6 +93,8 @@ def build_workers(
             customers.customer_context,
             sms.send_sms,
             sms.record_delivery,
+            records.record_outbound,
+            records.record_attribution,
             metrics.send_metric_event,
         ],
     )
@@ -105,6 +109,7 @@ def build_workers(
             zendesk_activities.describe_agent,
             zendesk_activities.get_ticket_status,
             zendesk_activities.recall_latest_ticket,
+            zendesk_activities.transition_ticket,
             metrics.read_ticket,
             metrics.snapshot_ticket,
         ],

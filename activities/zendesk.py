@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,7 +22,7 @@ from clients.zendesk import ZendeskClient, ZendeskTicket
 from core import db
 from core.markers import has_marker, with_marker
 from core.messages import TicketStatus
-from core.tables import TicketLink
+from core.tables import MessageLog, TicketLink
 
 SMS_TAG = "sms"
 
@@ -29,7 +30,6 @@ SMS_TAG = "sms"
 class RequesterInput(BaseModel):
     customer_phone: str
     name: str | None = None
-    email: str | None = None
 
 
 class RequesterResult(BaseModel):
@@ -50,8 +50,10 @@ class OpenTicketInput(BaseModel):
     texts: list[CustomerText]
     follow_up_of: int | None = None
     brand_id: int | None = None
-    #: Context put before the first text (e.g. the campaign texts the customer answered).
-    preamble: str | None = None
+    #: Texts the brand sent up to this moment (the first text's arrival) and no ticket showed
+    #: yet are put before the customer's words as context (M11). A fixed cut-off keeps the
+    #: body identical across retries, as Zendesk's idempotency key requires.
+    context_until: datetime
 
 
 class CustomerCommentInput(BaseModel):
@@ -95,6 +97,15 @@ class TicketLookupInput(BaseModel):
     ticket_id: int
 
 
+class TransitionInput(BaseModel):
+    """Move a ticket to `to_status`, but only if Zendesk still has it in one of `when`."""
+
+    ticket_id: int
+    when: list[TicketStatus]
+    to_status: TicketStatus
+    note: str | None = None
+
+
 class RecallInput(BaseModel):
     conversation_id: str
 
@@ -115,6 +126,13 @@ def comment_body(texts: list[CustomerText], preamble: str | None = None) -> str:
             part += f"\n({text.media_count} {noun} sent with this text: not shown in Zendesk)"
         parts.append(part)
     return with_marker("\n\n".join(parts), batch_key(texts))
+
+
+def _context_preamble(context: list[MessageLog]) -> str | None:
+    if not context:
+        return None
+    lines = [f"[{row.kind} text sent to the customer earlier]\n{row.body}" for row in context]
+    return "\n\n".join(lines) + "\n\n[the customer's reply]"
 
 
 def batch_key(texts: list[CustomerText]) -> str:
@@ -144,7 +162,6 @@ class ZendeskActivities:
             user = await self._zendesk.create_or_update_user(
                 name=request.name or request.customer_phone,
                 external_id=f"sms:{request.customer_phone}",
-                email=request.email,
             )
         return RequesterResult(user_id=user.id)
 
@@ -152,10 +169,16 @@ class ZendeskActivities:
     async def open_ticket(self, request: OpenTicketInput) -> TicketResult:
         """Create the conversation's ticket, or a follow-up of its closed one (M4, M7)."""
         first = request.texts[0].body.strip().replace("\n", " ")
+        context = await asyncio.to_thread(
+            db.unticketed_outbound,
+            self._engine,
+            conversation_id=request.conversation_id,
+            until=request.context_until,
+        )
         ticket: dict[str, Any] = {
             "subject": f"SMS from {request.customer_phone}: {first[:60]}",
             "comment": {
-                "body": comment_body(request.texts, request.preamble),
+                "body": comment_body(request.texts, _context_preamble(context)),
                 "public": True,
                 "author_id": request.requester_id,
             },
@@ -179,6 +202,13 @@ class ZendeskActivities:
         )
         await asyncio.to_thread(db.link_ticket, self._engine, link=link)
         await self._attach(request.texts, created.ticket.id)
+        context_ids = [row.id for row in context if row.id is not None]
+        await asyncio.to_thread(
+            db.attach_ticket_by_ids,
+            self._engine,
+            message_ids=context_ids,
+            ticket_id=created.ticket.id,
+        )
         return _result(created.ticket)
 
     @activity.defn
@@ -238,6 +268,25 @@ class ZendeskActivities:
     async def get_ticket_status(self, request: TicketLookupInput) -> TicketResult:
         with retry_decisions():
             ticket = await self._zendesk.get_ticket(request.ticket_id)
+        return _result(ticket)
+
+    @activity.defn
+    async def transition_ticket(self, request: TransitionInput) -> TicketResult:
+        """The timers' move (auto-close, inactivity): Zendesk's current status is read first,
+        so a ticket that an agent reopened or closed meanwhile is left alone."""
+        with retry_decisions():
+            ticket = await self._zendesk.get_ticket(request.ticket_id)
+            if TicketStatus(ticket.status) not in request.when:
+                return _result(ticket)
+            update: dict[str, Any] = {"status": request.to_status.value}
+            if request.note:
+                update["comment"] = {"body": request.note, "public": False}
+            try:
+                ticket = await self._zendesk.update_ticket(request.ticket_id, update)
+            except Unprocessable as exc:
+                if _closed_refusal(exc):
+                    return TicketResult(ticket_id=request.ticket_id, status=TicketStatus.CLOSED)
+                raise
         return _result(ticket)
 
     @activity.defn

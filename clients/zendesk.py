@@ -120,12 +120,14 @@ class ZendeskClient:
         response = await self._call("GET", f"/api/v2/users/{user_id}")
         return ZendeskUser.model_validate(response.json()["user"])
 
-    async def create_or_update_user(
-        self, *, name: str, external_id: str, email: str | None = None
-    ) -> ZendeskUser:
-        user: dict[str, Any] = {"name": name, "external_id": external_id, "role": "end-user"}
-        if email:
-            user["email"] = email
+    async def create_or_update_user(self, *, name: str, external_id: str) -> ZendeskUser:
+        """Find or make the user with this `external_id`.
+
+        Neither email nor role is sent: Zendesk matches create_or_update on email too, and a
+        customer whose profile email belongs to an agent would otherwise turn that agent into
+        the requester (and have its role and external id overwritten).
+        """
+        user = {"name": name, "external_id": external_id}
         response = await self._call("POST", "/api/v2/users/create_or_update", json={"user": user})
         return ZendeskUser.model_validate(response.json()["user"])
 

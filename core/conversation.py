@@ -39,6 +39,9 @@ class ConversationPolicy(BaseModel):
     attribution_window: timedelta = timedelta(hours=24)
     inactivity_close_after: timedelta | None = None
     pii_protection: bool = False
+    #: Continue as new after this many handled events, besides when the server suggests it
+    #: (tests lower it to exercise continue-as-new; None leaves it to the server).
+    continue_as_new_after: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConversationPolicy:
@@ -54,6 +57,18 @@ class ConversationPolicy(BaseModel):
             inactivity_close_after=settings.inactivity_close_after,
             pii_protection=settings.pii_protection,
         )
+
+
+class AttributionWindow(BaseModel):
+    """The last campaign or flow text the customer received (M18)."""
+
+    message_id: str
+    origin: str
+    campaign_or_flow_id: str | None = None
+    name: str | None = None
+    opened_at: datetime
+    #: Set once the first customer text inside the window has been attributed.
+    attributed_to_sid: str | None = None
 
 
 class FailedEvent(BaseModel):
@@ -72,6 +87,10 @@ class ConversationState(BaseModel):
     requester_id: int | None = None
     customer_email: str | None = None
     auto_responder_sent_at: datetime | None = None
+    #: When the ticket was last seen to become solved: the auto-close timer runs from here.
+    solved_at: datetime | None = None
+    last_customer_text_at: datetime | None = None
+    attribution: AttributionWindow | None = None
     texts_received: int = 0
     replies_sent: int = 0
     #: Whether this conversation already looked up its last ticket (once, on its first run).

@@ -7,6 +7,7 @@ never blocks on the database.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from core.tables import (
+    Attribution,
     Consent,
+    Direction,
     MessageLog,
     SendStatus,
     Subscriber,
     TicketLink,
     utcnow,
 )
+
+
+#: Message-log kinds of texts the brand sent from outside smsdesk (campaigns, flows, tools).
+OUTSIDE_KINDS = ("campaign", "flow", "other")
 
 
 def make_engine(url: str) -> Engine:
@@ -176,6 +183,64 @@ def messages_for(engine: Engine, *, conversation_id: str) -> list[MessageLog]:
                 select(MessageLog)
                 .where(MessageLog.conversation_id == conversation_id)
                 .order_by(col(MessageLog.created_at), col(MessageLog.id))
+            ).all()
+        )
+
+
+def log_outbound_once(engine: Engine, *, message: MessageLog) -> bool:
+    """Record a text sent from elsewhere; False when its idempotency key is already logged."""
+    with Session(engine) as session:
+        session.add(message)
+        try:
+            session.commit()
+        except IntegrityError:
+            return False
+    return True
+
+
+def unticketed_outbound(
+    engine: Engine, *, conversation_id: str, until: datetime
+) -> list[MessageLog]:
+    """Texts the brand sent before `until` that no ticket has shown yet (M11 context)."""
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(MessageLog)
+                .where(
+                    MessageLog.conversation_id == conversation_id,
+                    MessageLog.direction == Direction.OUTBOUND,
+                    col(MessageLog.kind).in_(OUTSIDE_KINDS),
+                    col(MessageLog.ticket_id).is_(None),
+                    MessageLog.created_at <= until,
+                )
+                .order_by(col(MessageLog.created_at), col(MessageLog.id))
+            ).all()
+        )
+
+
+def attach_ticket_by_ids(engine: Engine, *, message_ids: Sequence[int], ticket_id: int) -> None:
+    with Session(engine) as session:
+        for row in session.exec(select(MessageLog).where(col(MessageLog.id).in_(message_ids))):
+            row.ticket_id = ticket_id
+            session.add(row)
+        session.commit()
+
+
+def record_attribution(engine: Engine, *, attribution: Attribution) -> None:
+    """Store an attribution once per customer text."""
+    with Session(engine) as session:
+        session.add(attribution)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+
+
+def attributions_for(engine: Engine, *, conversation_id: str) -> list[Attribution]:
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(Attribution).where(Attribution.conversation_id == conversation_id)
             ).all()
         )
 

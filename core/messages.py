@@ -86,7 +86,29 @@ class DeliveryStatus(BaseModel):
         return f"delivery:{self.message_sid}:{self.status}"
 
 
+class OutboundSms(BaseModel):
+    """A text the brand sent the customer from elsewhere (a campaign, a flow, another tool)."""
+
+    kind: Literal["outbound_sms"] = "outbound_sms"
+    message_id: str
+    origin: Literal["campaign", "flow", "other"]
+    campaign_or_flow_id: str | None = None
+    name: str | None = None
+    sender_number: str
+    customer_phone: str
+    body: str
+    sent_at: datetime
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"outbound:{self.message_id}"
+
+    @property
+    def opens_attribution_window(self) -> bool:
+        return self.origin in ("campaign", "flow")
+
+
 ConversationEvent = Annotated[
-    InboundSms | AgentComment | TicketStatusChanged | DeliveryStatus,
+    InboundSms | AgentComment | TicketStatusChanged | DeliveryStatus | OutboundSms,
     Field(discriminator="kind"),
 ]

@@ -5,7 +5,7 @@ No I/O and no clock: workflows call these deterministically and activities reuse
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.messages import TicketStatus
@@ -88,3 +88,17 @@ def ticket_action(status: TicketStatus | None) -> TicketAction:
         return TicketAction.COMMENT
     # pending, hold and solved all become open again when the customer writes.
     return TicketAction.REOPEN
+
+
+def attributable(
+    *,
+    window_opened_at: datetime | None,
+    already_attributed: bool,
+    received_at: datetime,
+    window: timedelta,
+) -> bool:
+    """M18: is this customer text the first one inside the attribution window of the last
+    campaign or flow text the customer received?"""
+    if window_opened_at is None or already_attributed:
+        return False
+    return window_opened_at <= received_at <= window_opened_at + window

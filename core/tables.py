@@ -4,6 +4,7 @@
 - `MessageLog`: every text in both directions (M10) with its segment count (M20). Outbound rows
   double as the send journal that makes SMS sends exactly-once (see `activities/sms.py`).
 - `TicketLink`: which conversation a Zendesk ticket belongs to, so Zendesk events find it.
+- `Attribution`: customer texts attributed to the campaign or flow text before them (M18).
 """
 
 from __future__ import annotations
@@ -76,3 +77,16 @@ class TicketLink(SQLModel, table=True):
     customer_phone: str
     follow_up_of: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Attribution(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(index=True)
+    #: The customer's text; unique, so recording an attribution twice is a no-op.
+    message_sid: str = Field(unique=True)
+    outbound_message_id: str
+    origin: str
+    campaign_or_flow_id: str | None = None
+    name: str | None = None
+    ticket_id: int | None = None
+    attributed_at: datetime = Field(default_factory=utcnow)

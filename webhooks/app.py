@@ -17,7 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from core.db import make_engine
 from core.settings import Settings, get_settings
-from webhooks import sms, zendesk
+from webhooks import outbound, sms, zendesk
 from webhooks.context import Receiver
 
 
@@ -46,6 +46,7 @@ def create_app(
     app = FastAPI(title="smsdesk webhooks", lifespan=lifespan)
     app.include_router(sms.router)
     app.include_router(zendesk.router)
+    app.include_router(outbound.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -3,15 +3,15 @@ comments and status changes of SMS tickets for their conversation."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ValidationError
 
 from core import db
 from core.messages import AgentComment, TicketStatusChanged
 from webhooks.context import Receiver, receiver
 from webhooks.metrics import metric_of, start_ticket_metrics
+from webhooks.parsing import parse
 from webhooks.signatures import check_zendesk
 from webhooks.zendesk_events import (
     COMMENT_ADDED,
@@ -22,7 +22,6 @@ from webhooks.zendesk_events import (
 )
 
 router = APIRouter()
-Model = TypeVar("Model", bound=BaseModel)
 
 
 async def signed_body(request: Request, context: Annotated[Receiver, Depends(receiver)]) -> bytes:
@@ -34,28 +33,16 @@ async def signed_body(request: Request, context: Annotated[Receiver, Depends(rec
     return body
 
 
-def parse(model: type[Model], data: bytes | dict[str, Any]) -> Model:
-    """Validate a payload, or answer 422 naming every field that is wrong."""
-    try:
-        if isinstance(data, bytes):
-            return model.model_validate_json(data)
-        return model.model_validate(data)
-    except ValidationError as exc:
-        reasons = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise HTTPException(422, f"malformed Zendesk event: {reasons}") from exc
-
-
 @router.post("/webhooks/zendesk")
 async def zendesk_event(
     body: Annotated[bytes, Depends(signed_body)],
     context: Annotated[Receiver, Depends(receiver)],
 ) -> dict[str, str]:
-    event = parse(ZendeskEvent, body)
+    event = parse(ZendeskEvent, body, what="Zendesk event")
     status_change = (
-        parse(StatusChangedDetail, event.event) if event.type == STATUS_CHANGED else None
+        parse(StatusChangedDetail, event.event, what="Zendesk event")
+        if event.type == STATUS_CHANGED
+        else None
     )
     # Metrics first, for every ticket of every channel (M15); a duplicate start is a no-op.
     metric = metric_of(event, status_change)
@@ -68,7 +55,7 @@ async def zendesk_event(
     if link is None:
         return answered or {"status": "ignored", "reason": "not an SMS conversation ticket"}
     if event.type == COMMENT_ADDED:
-        comment = parse(CommentAddedDetail, event.event).comment
+        comment = parse(CommentAddedDetail, event.event, what="Zendesk event").comment
         signal, payload = (
             "agent_comment",
             AgentComment(
@@ -84,7 +71,7 @@ async def zendesk_event(
             ),
         )
     else:
-        changed = parse(StatusChangedDetail, event.event)
+        changed = parse(StatusChangedDetail, event.event, what="Zendesk event")
         signal, payload = (
             "ticket_status",
             TicketStatusChanged(

@@ -36,7 +36,7 @@ from devstack.sandboxes import (
 )
 from webhooks.app import create_app
 from webhooks.signatures import twilio_signature
-from worker import build_workers
+from worker import build_workers, run_workers
 
 T = TypeVar("T")
 ACCOUNT_NUMBER = ACCOUNT_NUMBERS[0]
@@ -57,9 +57,7 @@ class Stack:
 
     async def start_worker(self) -> None:
         self.workers = build_workers(self.client, self.settings, http=self.http, engine=self.engine)
-        self._worker_task = asyncio.create_task(
-            asyncio.gather(*(worker.run() for worker in self.workers))
-        )
+        self._worker_task = asyncio.create_task(run_workers(self.workers))
 
     async def stop_worker(self) -> None:
         """Shut the workers down as a crash would leave things: in-flight work is abandoned
@@ -99,7 +97,7 @@ class Stack:
         """Post a signed inbound-text webhook, exactly as the SMS provider does."""
         url = self.settings.public_base_url + "/webhooks/sms/inbound"
         form = {
-            "MessageSid": sid or "SM" + uuid.uuid4().hex,
+            "MessageSid": sid if sid is not None else "SM" + uuid.uuid4().hex,
             "AccountSid": self.settings.twilio_account_sid or "",
             "From": customer,
             "To": to,

@@ -1,0 +1,68 @@
+"""Activities that only write the product database: texts sent from elsewhere (M10, M11) and
+attributions (M18). Idempotent by construction: each row has a unique natural key."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from temporalio import activity
+
+from core import db
+from core.messages import OutboundSms
+from core.segments import count_segments
+from core.tables import Attribution, Direction, MessageLog, SendStatus
+
+
+class OutboundRecordInput(BaseModel):
+    conversation_id: str
+    text: OutboundSms
+    #: The ticket that shows the text as a note; None keeps it for the next ticket's context.
+    ticket_id: int | None = None
+
+
+class AttributionInput(BaseModel):
+    conversation_id: str
+    message_sid: str
+    outbound_message_id: str
+    origin: str
+    campaign_or_flow_id: str | None = None
+    name: str | None = None
+    ticket_id: int | None = None
+
+
+class Recorded(BaseModel):
+    new: bool
+
+
+class RecordActivities:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn
+    async def record_outbound(self, request: OutboundRecordInput) -> Recorded:
+        text = request.text
+        count = count_segments(text.body)
+        row = MessageLog(
+            conversation_id=request.conversation_id,
+            direction=Direction.OUTBOUND,
+            kind=text.origin,
+            from_number=text.sender_number,
+            to_number=text.customer_phone,
+            body=text.body,
+            encoding=count.encoding,
+            segments=count.segments,
+            idempotency_key=text.dedupe_id,
+            ticket_id=request.ticket_id,
+            status=SendStatus.SENT,
+            created_at=text.sent_at,
+        )
+        new = await asyncio.to_thread(db.log_outbound_once, self._engine, message=row)
+        return Recorded(new=new)
+
+    @activity.defn
+    async def record_attribution(self, request: AttributionInput) -> Recorded:
+        attribution = Attribution(**request.model_dump())
+        await asyncio.to_thread(db.record_attribution, self._engine, attribution=attribution)
+        return Recorded(new=True)

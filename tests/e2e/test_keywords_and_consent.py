@@ -1,0 +1,72 @@
+"""M5, M12 and M14 end to end: keywords, consent and the auto-responder."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from core import db
+from core.tables import Consent
+from tests.e2e.test_ticket_rules import first_ticket
+from tests.helpers.stack import Stack, eventually, running_stack
+
+
+async def test_keywords_create_no_ticket_but_help_does(stack: Stack) -> None:
+    customer = await stack.new_customer()
+    for keyword in ("JOIN", " stop ", "START", "unstop"):
+        await stack.text(customer, keyword)
+    state = await stack.settled(customer)
+    assert await stack.tickets_of(customer) == []
+    assert state["state"]["texts_received"] == 4
+
+    await stack.text(customer, "help")
+    ticket = await first_ticket(stack, customer)
+    assert ticket["description"].startswith("help")
+
+
+async def test_opt_out_and_opt_in_take_effect_at_once(stack: Stack, engine: Engine) -> None:
+    customer = await stack.new_customer()
+    await stack.text(customer, "STOP")
+    await stack.settled(customer)
+    assert db.get_consent(engine, phone=customer) is Consent.OPTED_OUT
+    await stack.text(customer, "Where is my order?")  # no consent now: auto-responder instead
+    await stack.settled(customer)
+    assert await stack.tickets_of(customer) == []
+
+    await stack.text(customer, "START")
+    await stack.text(customer, "Where is my order?")
+    await stack.settled(customer)
+    assert db.get_consent(engine, phone=customer) is Consent.OPTED_IN
+    assert len(await stack.tickets_of(customer)) == 1
+
+
+async def test_sender_without_consent_gets_the_auto_responder_once(stack: Stack) -> None:
+    customer = await stack.new_customer(consent="NEVER_SUBSCRIBED")
+    stranger = await stack.new_customer(known=False)
+    for phone in (customer, stranger):
+        await stack.text(phone, "Hi, who is this?")
+        await stack.text(phone, "Hello??")
+        await stack.settled(phone)
+        assert await stack.tickets_of(phone) == []
+        texts = await stack.texts_to(phone)
+        assert [t["body"] for t in texts] == [stack.settings.auto_responder_text]
+
+
+async def test_texts_from_before_the_sync_was_switched_on_are_never_ticketed(
+    temporal_env,
+    engine: Engine,  # type: ignore[no-untyped-def]
+) -> None:
+    future = datetime.now(UTC) + timedelta(days=1)
+    async with running_stack(temporal_env.client, engine, sms_sync_enabled_at=future) as stack:
+        customer = await stack.new_customer()
+        await stack.text(customer, "Sent before the integration was on")
+        state = await stack.settled(customer)
+        assert await stack.tickets_of(customer) == []
+        assert state["state"]["texts_received"] == 1
+
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    async with running_stack(temporal_env.client, engine, sms_sync_enabled_at=past) as stack:
+        later = await stack.new_customer()
+        await stack.text(later, "Sent after")
+        await eventually(lambda: stack.tickets_of(later))

@@ -1,0 +1,41 @@
+"""How a conversation runs its activities: one timeout, durable retries, and the Zendesk queue.
+
+Outages are waited out, however long they last: nothing is dropped after N attempts. Requests
+that can never succeed fail at once (non-retryable) and are handled by the caller.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+DURABLE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+)
+
+
+class Calls:
+    def __init__(self, zendesk_task_queue: str) -> None:
+        self._zendesk_queue = zendesk_task_queue
+
+    async def run(self, method: Any, arg: Any) -> Any:
+        """An activity on the workflow's own task queue (SMS, Klaviyo, database)."""
+        return await workflow.execute_activity_method(
+            method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DURABLE_RETRY
+        )
+
+    async def zendesk(self, method: Any, arg: Any) -> Any:
+        """A Zendesk activity, on the queue whose rate limit is the account's budget (B5)."""
+        return await workflow.execute_activity_method(
+            method,
+            arg,
+            task_queue=self._zendesk_queue,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=DURABLE_RETRY,
+        )

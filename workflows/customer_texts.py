@@ -1,0 +1,219 @@
+"""Texts in both directions between the brand and the customer, as the conversation sees them.
+
+Customer texts (M4, M5, M7, M12, M14): triaged, then written to the ticket by the status
+rules; a burst that queued up while an activity ran becomes one comment (B5).
+Texts the brand sent from elsewhere (M11, M18): logged, noted on the open ticket, and opening
+the attribution window when they come from a campaign or flow.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.customers import (
+        ClassifiedText,
+        CustomerActivities,
+        CustomerContext,
+        TriageInput,
+    )
+    from activities.records import AttributionInput, OutboundRecordInput, RecordActivities
+    from activities.sms import SendSmsInput, SmsActivities
+    from activities.zendesk import (
+        CustomerCommentInput,
+        CustomerText,
+        OpenTicketInput,
+        RequesterInput,
+        ZendeskActivities,
+    )
+    from core.conversation import AttributionWindow, ConversationInput, ConversationState
+    from core.messages import InboundSms, OutboundSms
+    from core.rules import Disposition, TicketAction, attributable, classify_keyword, ticket_action
+    from workflows.calls import Calls
+    from workflows.tickets import TicketKeeper
+
+ATTRIBUTED_TAG = "sms_attributed"
+
+
+class CustomerTexts:
+    def __init__(
+        self,
+        request: ConversationInput,
+        state: ConversationState,
+        calls: Calls,
+        tickets: TicketKeeper,
+    ) -> None:
+        self._request = request
+        self._state = state
+        self._calls = calls
+        self._tickets = tickets
+
+    async def handle_burst(self, burst: list[InboundSms]) -> None:
+        policy, state = self._request.policy, self._state
+        state.texts_received += len(burst)
+        classified = [
+            ClassifiedText(
+                text=text,
+                keyword=classify_keyword(
+                    text.body,
+                    subscribe_keywords=policy.subscribe_keywords,
+                    automation_keywords=policy.automation_keywords,
+                ),
+            )
+            for text in burst
+        ]
+        triage = await self._calls.run(
+            CustomerActivities.triage_inbound,
+            TriageInput(
+                conversation_id=self._request.conversation_id,
+                texts=classified,
+                sms_sync_enabled_at=policy.sms_sync_enabled_at,
+            ),
+        )
+        state.customer_email = triage.customer.email
+        fates = triage.dispositions
+        refused = [t for t in burst if fates[t.message_sid] is Disposition.NOT_CONSENTED]
+        if refused:
+            await self._auto_respond(refused[0])
+        for_ticket = [t for t in burst if fates[t.message_sid] is Disposition.TICKET]
+        if for_ticket:
+            state.last_customer_text_at = workflow.now()
+            await self._write_to_ticket(for_ticket, triage.customer)
+            await self._attribute(for_ticket)
+
+    async def _write_to_ticket(self, burst: list[InboundSms], customer: CustomerContext) -> None:
+        state = self._state
+        texts = [
+            CustomerText(message_sid=t.message_sid, body=t.body, media_count=len(t.media_urls))
+            for t in burst
+        ]
+        requester_id = await self._requester(customer)
+        action = ticket_action(state.ticket_status if state.ticket_id else None)
+        if state.ticket_id is not None and action is not TicketAction.FOLLOW_UP:
+            commented = await self._calls.zendesk(
+                ZendeskActivities.add_customer_comment,
+                CustomerCommentInput(
+                    ticket_id=state.ticket_id,
+                    requester_id=requester_id,
+                    texts=texts,
+                    reopen=action is TicketAction.REOPEN,
+                ),
+            )
+            if commented.ticket is not None:
+                self._tickets.set_ticket(commented.ticket)
+                return
+            # Zendesk says the ticket is closed, whatever we remembered: the real status wins.
+            self._tickets.close()
+        opened = await self._calls.zendesk(
+            ZendeskActivities.open_ticket,
+            OpenTicketInput(
+                conversation_id=self._request.conversation_id,
+                sender_number=self._request.sender_number,
+                customer_phone=self._request.customer_phone,
+                requester_id=requester_id,
+                texts=texts,
+                follow_up_of=state.last_closed_ticket_id,
+                brand_id=self._request.policy.sms_brand_id,
+                context_until=burst[0].received_at,
+            ),
+        )
+        self._tickets.set_ticket(opened)
+
+    async def _requester(self, customer: CustomerContext) -> int:
+        if self._state.requester_id is None:
+            requester = await self._calls.zendesk(
+                ZendeskActivities.ensure_requester,
+                RequesterInput(
+                    customer_phone=self._request.customer_phone,
+                    name=customer.name,
+                ),
+            )
+            self._state.requester_id = requester.user_id
+        return self._state.requester_id
+
+    async def _auto_respond(self, text: InboundSms) -> None:
+        """M12: a sender without consent gets the auto-responder (at most once a day)."""
+        policy, now = self._request.policy, workflow.now()
+        last = self._state.auto_responder_sent_at
+        if last is not None and now - last < policy.auto_responder_every:
+            return
+        await self._calls.run(
+            SmsActivities.send_sms,
+            SendSmsInput(
+                idempotency_key=f"auto-responder:{text.message_sid}",
+                conversation_id=self._request.conversation_id,
+                from_number=self._request.sender_number,
+                to_number=self._request.customer_phone,
+                body=policy.auto_responder_text,
+                kind="auto_responder",
+            ),
+        )
+        self._state.auto_responder_sent_at = now
+
+    # --- M18 attribution --------------------------------------------------------------------
+
+    async def _attribute(self, burst: list[InboundSms]) -> None:
+        """Attribute the first customer text inside the window to the last campaign/flow."""
+        window = self._state.attribution
+        first = burst[0]
+        if window is None or not attributable(
+            window_opened_at=window.opened_at,
+            already_attributed=window.attributed_to_sid is not None,
+            received_at=first.received_at,
+            window=self._request.policy.attribution_window,
+        ):
+            return
+        window.attributed_to_sid = first.message_sid
+        ticket_id = self._state.ticket_id
+        await self._calls.run(
+            RecordActivities.record_attribution,
+            AttributionInput(
+                conversation_id=self._request.conversation_id,
+                message_sid=first.message_sid,
+                outbound_message_id=window.message_id,
+                origin=window.origin,
+                campaign_or_flow_id=window.campaign_or_flow_id,
+                name=window.name,
+                ticket_id=ticket_id,
+            ),
+        )
+        if ticket_id is not None:
+            label = window.name or window.campaign_or_flow_id or window.message_id
+            tags = [ATTRIBUTED_TAG]
+            if window.campaign_or_flow_id:
+                tags.append(f"sms_{window.origin}_{window.campaign_or_flow_id}")
+            await self._tickets.note(
+                ticket_id,
+                f'The customer\'s text answers the {window.origin} "{label}" '
+                f"sent {window.opened_at:%Y-%m-%d %H:%M} UTC (attributed).",
+                key=f"attribution-{first.message_sid}",
+                tags=tags,
+            )
+
+    # --- texts the brand sent from elsewhere (M11, B6) --------------------------------------
+
+    async def handle_outbound(self, text: OutboundSms) -> None:
+        ticket_id = self._state.ticket_id
+        recorded = await self._calls.run(
+            RecordActivities.record_outbound,
+            OutboundRecordInput(
+                conversation_id=self._request.conversation_id, text=text, ticket_id=ticket_id
+            ),
+        )
+        if text.opens_attribution_window:
+            current = self._state.attribution
+            if current is None or current.opened_at <= text.sent_at:  # the last text wins
+                self._state.attribution = AttributionWindow(
+                    message_id=text.message_id,
+                    origin=text.origin,
+                    campaign_or_flow_id=text.campaign_or_flow_id,
+                    name=text.name,
+                    opened_at=text.sent_at,
+                )
+        if recorded.new and ticket_id is not None:
+            label = f'{text.origin} "{text.name}"' if text.name else text.origin
+            await self._tickets.note(
+                ticket_id,
+                f"Sent to the customer by SMS ({label}):\n{text.body}",
+                key=f"outbound-{text.message_id}",
+            )

@@ -1,0 +1,110 @@
+"""The conversation's view of its ticket: status changes, internal notes and the timers that
+act on the ticket (M16 auto-close, M21 inactivity).
+
+The real status in Zendesk wins: a refused update or a timer's fresh read replaces what the
+conversation remembered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.zendesk import (
+        InternalNoteInput,
+        TicketResult,
+        TransitionInput,
+        ZendeskActivities,
+    )
+    from core.conversation import ConversationInput, ConversationState
+    from core.messages import TicketStatus, TicketStatusChanged
+    from workflows import search
+    from workflows.calls import Calls
+
+#: Statuses the inactivity timer solves: the agent side is still working on them.
+WORKING = (TicketStatus.NEW, TicketStatus.OPEN)
+
+
+class TicketKeeper:
+    def __init__(self, request: ConversationInput, state: ConversationState, calls: Calls) -> None:
+        self._request = request
+        self._state = state
+        self._calls = calls
+
+    def set_ticket(self, ticket: TicketResult) -> None:
+        """Adopt Zendesk's answer about the conversation's ticket."""
+        if ticket.status is TicketStatus.CLOSED:
+            self._state.ticket_id = ticket.ticket_id
+            self.close()
+            return
+        if ticket.status is not TicketStatus.SOLVED:
+            self._state.solved_at = None
+        elif self._state.ticket_status is not TicketStatus.SOLVED or self._state.solved_at is None:
+            self._state.solved_at = workflow.now()  # the auto-close clock starts now
+        self._state.ticket_id, self._state.ticket_status = ticket.ticket_id, ticket.status
+        search.upsert_ticket(self._state)
+
+    def close(self) -> None:
+        self._state.last_closed_ticket_id = self._state.ticket_id
+        self._state.ticket_id, self._state.ticket_status = None, None
+        self._state.solved_at = None
+        search.upsert_ticket(self._state)
+
+    def on_status(self, change: TicketStatusChanged) -> None:
+        if change.ticket_id != self._state.ticket_id:
+            return  # an older ticket of this conversation: nothing to track
+        self.set_ticket(TicketResult(ticket_id=change.ticket_id, status=change.status))
+
+    async def note(
+        self, ticket_id: int, body: str, key: str, tags: list[str] | None = None
+    ) -> bool:
+        """An internal note for agents; False when the ticket was closed and took none."""
+        written = await self._calls.zendesk(
+            ZendeskActivities.add_internal_note,
+            InternalNoteInput(ticket_id=ticket_id, body=body, key=key, tags=tags or []),
+        )
+        return bool(written.written)
+
+    # --- timers -----------------------------------------------------------------------------
+
+    def next_deadline(self) -> datetime | None:
+        """When a timer next acts on the ticket, if one is running."""
+        policy, state = self._request.policy, self._state
+        if state.ticket_id is None:
+            return None
+        if state.ticket_status is TicketStatus.SOLVED and state.solved_at is not None:
+            return state.solved_at + policy.auto_close_after
+        if (
+            policy.inactivity_close_after is not None
+            and state.ticket_status in WORKING
+            and state.last_customer_text_at is not None
+        ):
+            return state.last_customer_text_at + policy.inactivity_close_after
+        return None
+
+    async def on_deadline(self) -> None:
+        policy, state = self._request.policy, self._state
+        if state.ticket_id is None:
+            return
+        if state.ticket_status is TicketStatus.SOLVED:
+            hours = policy.auto_close_after.total_seconds() / 3600
+            transition = TransitionInput(
+                ticket_id=state.ticket_id,
+                when=[TicketStatus.SOLVED],
+                to_status=TicketStatus.CLOSED,
+                note=f"Closed by smsdesk: solved for {hours:g} hours with no new text.",
+            )
+        else:
+            assert policy.inactivity_close_after is not None
+            hours = policy.inactivity_close_after.total_seconds() / 3600
+            transition = TransitionInput(
+                ticket_id=state.ticket_id,
+                when=list(WORKING),
+                to_status=TicketStatus.SOLVED,
+                note=f"Solved by smsdesk: no text from the customer for {hours:g} hours.",
+            )
+        # Zendesk answers with the ticket's real status, moved or (if an agent changed it
+        # meanwhile) left alone; either way the conversation adopts it.
+        self.set_ticket(await self._calls.zendesk(ZendeskActivities.transition_ticket, transition))
