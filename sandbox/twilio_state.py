@@ -36,6 +36,7 @@ OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
 MAX_BODY = 1600
 
 MessageStatus = Literal["queued", "sent", "delivered", "undelivered", "received"]
+Direction = Literal["outbound-api", "inbound"]
 
 
 class TwilioError(ApiError):
@@ -55,7 +56,7 @@ class TwilioConfig(DeliveryConfig):
 
 class Message(BaseModel):
     sid: str
-    direction: Literal["outbound-api", "inbound"]
+    direction: Direction
     to: str
     from_number: str
     body: str
@@ -163,25 +164,30 @@ class TwilioState(WebhookState[TwilioData, TwilioConfig]):
             )
         if to in self.data.opted_out:
             raise TwilioError(400, 21610, "Attempt to send to unsubscribed recipient")
-        now = self.clock()
-        message = Message(
-            sid=("MM" if media_urls else "SM") + uuid.uuid4().hex,
-            direction="outbound-api",
-            to=to,
-            from_number=from_number,
-            body=body,
-            media_urls=media_urls,
-            status="queued",
-            num_segments=segment_count(body),
-            status_callback=status_callback,
-            date_created=now,
-            date_updated=now,
-        )
+        message = self._new_message("outbound-api", from_number, to, body, media_urls)
+        message.status_callback = status_callback
         accepted = self.message_json(message)
         self.data.messages.append(message)
         self._carry(message)
         self.save()
         return accepted
+
+    def _new_message(
+        self, direction: Direction, sender: str, to: str, body: str, media_urls: list[str]
+    ) -> Message:
+        now = self.clock()
+        return Message(
+            sid=("MM" if media_urls else "SM") + uuid.uuid4().hex,
+            direction=direction,
+            to=to,
+            from_number=sender,
+            body=body,
+            media_urls=media_urls,
+            status="queued",
+            num_segments=segment_count(body),
+            date_created=now,
+            date_updated=now,
+        )
 
     def _carry(self, message: Message) -> None:
         """Hand the message to the (imaginary) carrier: its final status is known at once,
@@ -217,20 +223,8 @@ class TwilioState(WebhookState[TwilioData, TwilioConfig]):
         url = self.config.inbound_webhook_url
         if url is None:
             raise TwilioError(409, 20409, "inbound_webhook_url is not configured")
-        now = self.clock()
-        message = Message(
-            sid=("MM" if media_urls else "SM") + uuid.uuid4().hex,
-            direction="inbound",
-            to=to,
-            from_number=sender,
-            body=body,
-            media_urls=media_urls,
-            status="received",
-            num_segments=segment_count(body),
-            date_created=now,
-            date_updated=now,
-            date_sent=now,
-        )
+        message = self._new_message("inbound", sender, to, body, media_urls)
+        message.status, message.date_sent = "received", message.date_created
         keyword = body.strip().upper()
         if keyword in OPT_OUT_WORDS | OPT_IN_WORDS:
             _set_listed(self.data.opted_out, sender, keyword in OPT_OUT_WORDS)
