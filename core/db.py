@@ -26,7 +26,6 @@ from core.tables import (
     utcnow,
 )
 
-
 #: Message-log kinds of texts the brand sent from outside smsdesk (campaigns, flows, tools).
 OUTSIDE_KINDS = ("campaign", "flow", "other")
 

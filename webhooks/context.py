@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel
@@ -12,6 +14,9 @@ from temporalio.client import Client
 
 from core.conversation import WORKFLOW_NAME, ConversationInput
 from core.settings import Settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class Receiver:
         )
         return start.conversation_id
 
-    async def in_thread(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking database call off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel
 
 from core import db
 from core.messages import AgentComment, TicketStatusChanged
@@ -54,34 +55,7 @@ async def zendesk_event(
     link = await context.in_thread(db.ticket_link, context.engine, ticket_id=event.detail.id)
     if link is None:
         return answered or {"status": "ignored", "reason": "not an SMS conversation ticket"}
-    if event.type == COMMENT_ADDED:
-        comment = parse(CommentAddedDetail, event.event, what="Zendesk event").comment
-        signal, payload = (
-            "agent_comment",
-            AgentComment(
-                event_id=event.id,
-                ticket_id=event.detail.id,
-                comment_id=comment.id,
-                body=comment.body,
-                is_public=comment.is_public,
-                author_id=comment.author.id,
-                author_is_staff=comment.author.is_staff,
-                author_name=comment.author.name,
-                created_at=event.time,
-            ),
-        )
-    else:
-        changed = parse(StatusChangedDetail, event.event, what="Zendesk event")
-        signal, payload = (
-            "ticket_status",
-            TicketStatusChanged(
-                event_id=event.id,
-                ticket_id=event.detail.id,
-                status=changed.current,
-                previous=changed.previous,
-                changed_at=event.time,
-            ),
-        )
+    signal, payload = conversation_signal(event, status_change)
     await context.signal_conversation(
         sender_number=link.sender_number,
         customer_phone=link.customer_phone,
@@ -89,3 +63,29 @@ async def zendesk_event(
         payload=payload,
     )
     return {"status": "accepted"}
+
+
+def conversation_signal(
+    event: ZendeskEvent, status_change: StatusChangedDetail | None
+) -> tuple[str, BaseModel]:
+    """The conversation signal for a comment or status event of an SMS ticket."""
+    if status_change is not None:
+        return "ticket_status", TicketStatusChanged(
+            event_id=event.id,
+            ticket_id=event.detail.id,
+            status=status_change.current,
+            previous=status_change.previous,
+            changed_at=event.time,
+        )
+    comment = parse(CommentAddedDetail, event.event, what="Zendesk event").comment
+    return "agent_comment", AgentComment(
+        event_id=event.id,
+        ticket_id=event.detail.id,
+        comment_id=comment.id,
+        body=comment.body,
+        is_public=comment.is_public,
+        author_id=comment.author.id,
+        author_is_staff=comment.author.is_staff,
+        author_name=comment.author.name,
+        created_at=event.time,
+    )

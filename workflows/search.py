@@ -5,8 +5,10 @@ Registered by the dev server at start (`worker.py --dev`) and by docker-compose'
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 from core.conversation import ConversationInput, ConversationState
 
@@ -37,7 +39,7 @@ def upsert_identity(request: ConversationInput) -> None:
 
 def upsert_ticket(state: ConversationState) -> None:
     status = state.ticket_status.value if state.ticket_status else NO_TICKET
-    updates = [CONVERSATION_STATUS.value_set(status)]
+    updates: list[SearchAttributeUpdate[Any]] = [CONVERSATION_STATUS.value_set(status)]
     ticket_id = state.ticket_id or state.last_closed_ticket_id
     if ticket_id is not None:
         updates.append(ZENDESK_TICKET_ID.value_set(ticket_id))
