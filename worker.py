@@ -12,8 +12,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -23,8 +26,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.customers import CustomerActivities
-from activities.records import RecordActivities
 from activities.metrics import MetricsActivities
+from activities.records import RecordActivities
 from activities.sms import SmsActivities
 from activities.zendesk import ZendeskActivities
 from clients.klaviyo import KlaviyoClient
@@ -36,6 +39,9 @@ from workflows.conversation import SmsConversation
 from workflows.ticket_metrics import TicketMetrics
 
 log = logging.getLogger("smsdesk.worker")
+#: In-flight activities get this long to finish on shutdown before they are cancelled (and
+#: retried by another worker): every activity is idempotent, so either way nothing is lost.
+SHUTDOWN_GRACE = timedelta(seconds=10)
 
 
 def _secret(value: Any, name: str) -> str:
@@ -45,7 +51,12 @@ def _secret(value: Any, name: str) -> str:
 
 
 def build_workers(
-    client: Client, settings: Settings, *, http: httpx.AsyncClient, engine: Engine
+    client: Client,
+    settings: Settings,
+    *,
+    http: httpx.AsyncClient,
+    engine: Engine,
+    shutdown_grace: timedelta = SHUTDOWN_GRACE,
 ) -> list[Worker]:
     """The workers of one process, wired to real clients. Tests use this same factory."""
     zendesk = ZendeskClient(
@@ -88,6 +99,7 @@ def build_workers(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[SmsConversation, TicketMetrics],
+        graceful_shutdown_timeout=shutdown_grace,
         activities=[
             customers.triage_inbound,
             customers.customer_context,
@@ -115,6 +127,7 @@ def build_workers(
         ],
         # Enforced by the server across every worker process: one budget per Zendesk account.
         max_task_queue_activities_per_second=settings.zendesk_requests_per_minute / 60,
+        graceful_shutdown_timeout=shutdown_grace,
     )
     return [main, zendesk_worker]
 
@@ -178,3 +191,8 @@ if __name__ == "__main__":
         main()
     except KeyboardInterrupt:
         pass
+    # Everything has shut down by now. The SDK's Rust runtime threads can still be winding down
+    # and crash interpreter finalization ("PyGILState_Release"), so leave without finalizing.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)

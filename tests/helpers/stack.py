@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import random
 import uuid
+from datetime import timedelta
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -56,7 +57,10 @@ class Stack:
     # --- lifecycle --------------------------------------------------------------------------
 
     async def start_worker(self) -> None:
-        self.workers = build_workers(self.client, self.settings, http=self.http, engine=self.engine)
+        # No shutdown grace: stopping abandons in-flight activities, as a crash would.
+        self.workers = build_workers(
+            self.client, self.settings, http=self.http, engine=self.engine, shutdown_grace=timedelta(0)
+        )
         self._worker_task = asyncio.create_task(run_workers(self.workers))
 
     async def stop_worker(self) -> None:
