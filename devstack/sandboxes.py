@@ -11,12 +11,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sandbox.klaviyo import create_klaviyo_app
-from sandbox.twilio import create_twilio_app
-from sandbox.zendesk import create_zendesk_app
 
 from core.settings import Settings
 from devstack.processes import serve_app
+from sandbox.klaviyo import create_klaviyo_app
+from sandbox.twilio import create_twilio_app
+from sandbox.zendesk import create_zendesk_app
 
 ZENDESK_TOKEN = "sandbox-zendesk-oauth-token"
 ZENDESK_WEBHOOK_SECRET = "sandbox-zendesk-webhook-secret"

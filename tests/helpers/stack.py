@@ -12,9 +12,9 @@ import contextlib
 import itertools
 import random
 import uuid
-from datetime import timedelta
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
