@@ -2,7 +2,9 @@
 
 Shared by the webhook that starts the workflow and the workflow itself, so the receiver never
 imports workflow code. One workflow per (ticket, metric): its id is derived from both, so a
-redelivered webhook or a replayed event finds the id taken and changes nothing.
+redelivered webhook or a replayed event finds the id taken and changes nothing. Ticket ids are
+only unique within a Zendesk account, so the id also names the account's host: two deployments
+(staging and production, say) sharing a Temporal namespace cannot swallow each other's events.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -30,8 +33,13 @@ class Metric(StrEnum):
         return "opened" if self is Metric.OPENED else "resolved"
 
 
-def metrics_workflow_id(ticket_id: int, metric: Metric) -> str:
-    return f"{WORKFLOW_ID_PREFIX}{ticket_id}-{metric.slug}"
+def zendesk_account(zendesk_url: str) -> str:
+    """The account's host (with its port, if any), e.g. `acme.zendesk.com`."""
+    return urlsplit(zendesk_url).netloc or zendesk_url
+
+
+def metrics_workflow_id(account: str, ticket_id: int, metric: Metric) -> str:
+    return f"{WORKFLOW_ID_PREFIX}{account}-{ticket_id}-{metric.slug}"
 
 
 def metric_unique_id(ticket_id: int, metric: Metric) -> str:
@@ -46,6 +54,8 @@ class TicketMetricsInput(BaseModel):
     occurred_at: datetime
     #: The Zendesk event that started this workflow, for operators tracing a delivery.
     event_id: str
+    #: See `zendesk_account`: part of the workflow id.
+    zendesk_account: str
     #: Workflows read no environment: the settings they need travel in the input.
     zendesk_task_queue: str
     #: None: every brand counts (ZENDESK_METRICS_BRANDS=all).
@@ -67,13 +77,14 @@ class TicketMetricsInput(BaseModel):
             metric=metric,
             occurred_at=occurred_at,
             event_id=event_id,
+            zendesk_account=zendesk_account(settings.zendesk_url),
             zendesk_task_queue=settings.zendesk_task_queue,
             brand_ids=None if brands is None else sorted(brands),
         )
 
     @property
     def workflow_id(self) -> str:
-        return metrics_workflow_id(self.ticket_id, self.metric)
+        return metrics_workflow_id(self.zendesk_account, self.ticket_id, self.metric)
 
 
 class TicketMetricsResult(BaseModel):

@@ -8,7 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from core.settings import Settings
-from core.ticket_metrics import Metric, TicketMetricsInput, metric_unique_id, metrics_workflow_id
+from core.ticket_metrics import (
+    Metric,
+    TicketMetricsInput,
+    metric_unique_id,
+    metrics_workflow_id,
+    zendesk_account,
+)
 
 
 def settings(**values: object) -> Settings:
@@ -45,7 +51,11 @@ def test_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_workflow_input_carries_the_brand_choice_and_zendesk_queue() -> None:
-    config = settings(zendesk_metrics_brands="360002,360001", zendesk_task_queue="zq")
+    config = settings(
+        zendesk_metrics_brands="360002,360001",
+        zendesk_task_queue="zq",
+        zendesk_url="https://acme.zendesk.com/",
+    )
     request = TicketMetricsInput.for_event(
         ticket_id=1001,
         metric=Metric.RESOLVED,
@@ -55,10 +65,14 @@ def test_workflow_input_carries_the_brand_choice_and_zendesk_queue() -> None:
     )
     assert request.brand_ids == [360001, 360002]
     assert request.zendesk_task_queue == "zq"
-    assert request.workflow_id == "ticket-metrics-1001-resolved"
+    assert request.workflow_id == "ticket-metrics-acme.zendesk.com-1001-resolved"
 
 
 def test_ids_differ_per_metric_and_repeat_per_ticket() -> None:
-    assert metrics_workflow_id(7, Metric.OPENED) == "ticket-metrics-7-opened"
+    assert metrics_workflow_id("acme.zendesk.com", 7, Metric.OPENED) == (
+        "ticket-metrics-acme.zendesk.com-7-opened"
+    )
+    # Another account's ticket 7 is another workflow (ticket ids are per account).
+    assert zendesk_account("http://127.0.0.1:8101") == "127.0.0.1:8101"
     assert metric_unique_id(7, Metric.OPENED) == "zendesk-7-opened"
     assert metric_unique_id(7, Metric.RESOLVED) == "zendesk-7-resolved"

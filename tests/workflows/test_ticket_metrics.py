@@ -171,16 +171,16 @@ async def test_second_start_for_the_same_ticket_event_is_a_no_op(harness: Harnes
     client, settings = harness.client, harness.settings
     assert await start_ticket_metrics(client, settings, event, Metric.OPENED) is True
     assert await start_ticket_metrics(client, settings, event, Metric.OPENED) is False
-    handle = client.get_workflow_handle(
-        f"ticket-metrics-{harness.ticket_id}-opened", result_type=TicketMetricsResult
-    )
+    opened = harness.request(Metric.OPENED, settings).workflow_id
+    handle = client.get_workflow_handle(opened, result_type=TicketMetricsResult)
     assert (await handle.result()).outcome == "sent"
     # Even after the run finished, the id stays taken: a late redelivery sends nothing.
     assert await start_ticket_metrics(client, settings, event, Metric.OPENED) is False
     assert len(harness.apis.klaviyo.posted) == 1
     # The other metric of the same ticket is its own workflow.
     assert await start_ticket_metrics(client, settings, event, Metric.RESOLVED) is True
-    await client.get_workflow_handle(f"ticket-metrics-{harness.ticket_id}-resolved").result()
+    resolved = harness.request(Metric.RESOLVED, settings).workflow_id
+    await client.get_workflow_handle(resolved).result()
     assert [p.attributes["unique_id"] for p in harness.apis.klaviyo.posted] == [
         f"zendesk-{harness.ticket_id}-opened",
         f"zendesk-{harness.ticket_id}-resolved",
