@@ -56,6 +56,7 @@ class ConversationPolicy(BaseModel):
             attribution_window=settings.attribution_window,
             inactivity_close_after=settings.inactivity_close_after,
             pii_protection=settings.pii_protection,
+            continue_as_new_after=settings.continue_as_new_after_events,
         )
 
 

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     auto_close_after: timedelta = timedelta(hours=24)
     attribution_window: timedelta = timedelta(hours=24)
     inactivity_close_after: timedelta | None = None
+    #: Continue a conversation as new after this many events even before the server suggests
+    #: it (bounds history size per run; tests lower it to exercise continue-as-new).
+    continue_as_new_after_events: int | None = Field(default=None, ge=1)
 
     # Privacy: with PII protection on, workflow ids and search attributes hold keyed hashes.
     pii_protection: bool = False

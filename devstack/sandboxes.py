@@ -23,6 +23,8 @@ ZENDESK_WEBHOOK_SECRET = "sandbox-zendesk-webhook-secret"
 TWILIO_SID = "AC00000000000000000000000000sandbox"
 TWILIO_TOKEN = "sandbox-twilio-auth-token"
 KLAVIYO_KEY = "pk_sandbox_key"
+#: Signs `/webhooks/outbound` in the dev stack (the brand's own tools sign with their secret).
+OUTBOUND_SECRET = "sandbox-outbound-webhook-secret"
 SMS_BRAND_ID = 360002
 ACCOUNT_NUMBERS = ["+15550100001", "+15550100002"]
 AGENT_ID = 2
@@ -55,6 +57,8 @@ class SandboxPorts:
 def with_sandboxes(settings: Settings, ports: SandboxPorts) -> Settings:
     """`settings` pointed at the sandboxes for every service it has no real credentials for."""
     update: dict[str, Any] = {}
+    if settings.outbound_webhook_secret is None:
+        update["outbound_webhook_secret"] = SecretStr(OUTBOUND_SECRET)
     if not settings.zendesk_configured:
         update |= {
             "zendesk_url": f"http://127.0.0.1:{ports.zendesk}",

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -36,7 +37,7 @@ from devstack.sandboxes import (
     with_sandboxes,
 )
 from webhooks.app import create_app
-from webhooks.signatures import twilio_signature
+from webhooks.signatures import smsdesk_signature, twilio_signature
 from worker import build_workers, run_workers
 
 T = TypeVar("T")
@@ -117,6 +118,40 @@ class Stack:
             else twilio_signature(token.get_secret_value(), url, form)
         )
         return await self.http.post(url, data=form, headers={"X-Twilio-Signature": sig})
+
+    async def outbound(
+        self,
+        customer: str,
+        body: str,
+        *,
+        sent_at: datetime,
+        kind: str = "campaign",
+        campaign_or_flow_id: str | None = "c-spring",
+        name: str | None = "Spring sale",
+        message_id: str | None = None,
+        sender: str = ACCOUNT_NUMBER,
+    ) -> httpx.Response:
+        """Post a signed `/webhooks/outbound` notice of a text the brand sent elsewhere."""
+        payload = {
+            "message_id": message_id or "SM" + uuid.uuid4().hex,
+            "kind": kind,
+            "campaign_or_flow_id": campaign_or_flow_id,
+            "name": name,
+            "from": sender,
+            "to": customer,
+            "body": body,
+            "sent_at": sent_at.isoformat(),
+        }
+        raw = json.dumps(payload).encode()
+        secret = self.settings.outbound_webhook_secret
+        assert secret is not None
+        headers = {
+            "X-Smsdesk-Signature": smsdesk_signature(secret.get_secret_value(), raw),
+            "Content-Type": "application/json",
+        }
+        return await self.http.post(
+            self.settings.public_base_url + "/webhooks/outbound", content=raw, headers=headers
+        )
 
     async def agent_reply(
         self,

@@ -1,0 +1,64 @@
+"""Determinism guard: committed histories must replay against today's workflow code.
+
+A change that alters the commands a workflow issues for the same history (a new activity
+call, a reordered timer) would break every running conversation on deploy; it fails here first.
+When a change is meant to alter the workflow, version it (`workflow.patched`), then record a
+new history beside the old one with `SMSDESK_RECORD_HISTORY=1` and keep both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from tests.e2e.test_ticket_rules import first_ticket
+from tests.helpers.stack import eventually, running_stack
+from workflows.conversation import SmsConversation
+from workflows.ticket_metrics import TicketMetrics
+
+HISTORIES = Path(__file__).parent / "histories"
+RECORDED = HISTORIES / "conversation_reply_solve_autoclose.json"
+
+
+def histories() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", histories(), ids=lambda p: p.stem)
+async def test_committed_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    replayer = Replayer(
+        workflows=[SmsConversation, TicketMetrics], data_converter=pydantic_data_converter
+    )
+    await replayer.replay_workflow(history)
+
+
+def test_a_history_is_committed() -> None:
+    assert RECORDED.exists(), "record one with SMSDESK_RECORD_HISTORY=1 (see module docstring)"
+
+
+@pytest.mark.skipif(
+    os.environ.get("SMSDESK_RECORD_HISTORY") != "1", reason="records a new history on demand"
+)
+async def test_record_history(time_skipping_env: WorkflowEnvironment, engine: Engine) -> None:
+    """A full life: text, agent reply, solved, auto-closed 24 hours later, run completed."""
+    async with running_stack(time_skipping_env.client, engine) as stack:
+        customer = await stack.new_customer()
+        await stack.text(customer, "Where is my order?")
+        ticket = await first_ticket(stack, customer)
+        await stack.agent_reply(ticket["id"], "It ships today", status="solved")
+        await eventually(lambda: stack.texts_to(customer))
+        await stack.settled(customer)
+        handle = stack.conversation(customer)
+        await time_skipping_env.sleep(25 * 3600)
+        await handle.result()
+        history = await handle.fetch_history()
+    RECORDED.write_text(json.dumps(history.to_json_dict(), indent=1))
