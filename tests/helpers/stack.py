@@ -253,6 +253,7 @@ async def running_stack(client: Client, engine: Engine, **overrides: Any) -> Asy
     queue = f"test-{uuid.uuid4().hex[:8]}"
     base = Settings(
         _env_file=None,  # type: ignore[call-arg]
+        temporal_address=client.service_client.config.target_host,
         temporal_task_queue=queue,
         zendesk_task_queue=f"{queue}-zendesk",
         public_base_url=f"http://127.0.0.1:{webhook_port}",

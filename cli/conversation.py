@@ -1,0 +1,127 @@
+"""Commands that act as the outside world and look inside: send-sms, agent-reply, state,
+tickets, texts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from typing import Any
+
+import httpx
+
+from cli.common import temporal_client
+from core.conversation import conversation_id
+from core.phone import to_e164
+from core.settings import Settings
+from devstack.sandboxes import AGENT_ID
+from webhooks.signatures import twilio_signature
+
+
+async def send_sms(settings: Settings, args: argparse.Namespace) -> int:
+    """Post a signed Twilio-format inbound webhook, as the SMS provider would."""
+    url = settings.public_base_url.rstrip("/") + "/webhooks/sms/inbound"
+    form = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": settings.twilio_account_sid or "",
+        "From": args.from_number,
+        "To": args.to_number,
+        "Body": args.body,
+        "NumMedia": str(len(args.media)),
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
+    for index, media_url in enumerate(args.media):
+        form[f"MediaUrl{index}"] = media_url
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    headers = {"X-Twilio-Signature": twilio_signature(token, url, form)}
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(url, data=form, headers=headers)
+    print(f"{response.status_code} {form['MessageSid']} {response.text}")
+    return 0 if response.is_success else 1
+
+
+async def agent_reply(settings: Settings, args: argparse.Namespace) -> int:
+    """Add an agent comment through the Zendesk API; Zendesk then emits `comment_added`."""
+    token = settings.zendesk_oauth_token
+    if token is None:
+        print("agent-reply needs ZENDESK_OAUTH_TOKEN (or the dev stack's sandbox)", file=sys.stderr)
+        return 2
+    comment: dict[str, Any] = {"body": args.body, "public": not args.internal}
+    comment["author_id"] = args.author_id
+    payload: dict[str, Any] = {"ticket": {"comment": comment}}
+    if args.status:
+        payload["ticket"]["status"] = args.status
+    url = f"{settings.zendesk_url.rstrip('/')}/api/v2/tickets/{args.ticket_id}"
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.put(
+            url, json=payload, headers={"Authorization": f"Bearer {token.get_secret_value()}"}
+        )
+    print(response.status_code, _short(response))
+    return 0 if response.is_success else 1
+
+
+async def show_state(settings: Settings, args: argparse.Namespace) -> int:
+    """Query a conversation workflow for its state."""
+    client = await temporal_client(settings)
+    workflow_id = conversation_id(args.to_number, args.from_number, settings)
+    handle = client.get_workflow_handle(workflow_id)
+    view = await handle.query("state")
+    print(json.dumps(view, indent=2, default=str) if isinstance(view, dict) else view)
+    return 0
+
+
+async def sandbox_listing(settings: Settings, args: argparse.Namespace) -> int:
+    base = settings.zendesk_url if args.command == "tickets" else settings.twilio_base_url
+    path = "/_sandbox/tickets" if args.command == "tickets" else "/_sandbox/messages"
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.get(base.rstrip("/") + path)
+    if response.status_code == 404:
+        print(f"{base} is not a sandbox: {args.command} lists the dev stack's sandbox only")
+        return 1
+    print(json.dumps(response.json(), indent=2))
+    return 0
+
+
+def _short(response: httpx.Response) -> str:
+    try:
+        ticket = response.json().get("ticket", {})
+        return f"ticket {ticket.get('id')} status {ticket.get('status')}"
+    except ValueError:
+        return response.text[:300]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sms = commands.add_parser("send-sms", help="send a signed inbound text to the webhooks")
+    sms.add_argument("--from", dest="from_number", required=True, type=to_e164)
+    sms.add_argument("--to", dest="to_number", required=True, type=to_e164)
+    sms.add_argument("--media", action="append", default=[], help="a media URL (MMS)")
+    sms.add_argument("body")
+    sms.set_defaults(run=send_sms)
+
+    reply = commands.add_parser("agent-reply", help="comment on a ticket as an agent")
+    reply.add_argument("ticket_id", type=int)
+    reply.add_argument("body")
+    reply.add_argument("--internal", action="store_true", help="an internal note, never texted")
+    reply.add_argument("--author-id", type=int, default=AGENT_ID)
+    reply.add_argument("--status", choices=["open", "pending", "hold", "solved"])
+    reply.set_defaults(run=agent_reply)
+
+    state = commands.add_parser("state", help="query a conversation's state")
+    state.add_argument(
+        "--from", dest="from_number", required=True, type=to_e164, help="the customer's phone"
+    )
+    state.add_argument(
+        "--to",
+        dest="to_number",
+        required=True,
+        type=to_e164,
+        help="the account number the customer texts",
+    )
+    state.set_defaults(run=show_state)
+
+    tickets = commands.add_parser("tickets", help="list the sandbox Zendesk's tickets")
+    tickets.set_defaults(run=sandbox_listing)
+    texts = commands.add_parser("texts", help="list the texts the sandbox SMS provider sent")
+    texts.set_defaults(run=sandbox_listing)

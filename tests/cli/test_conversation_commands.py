@@ -1,0 +1,48 @@
+"""The newcomer path through `starter.py`'s own commands, against the stack on loopback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import starter
+from tests.e2e.test_ticket_rules import first_ticket
+from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
+
+
+async def run(stack: Stack, *argv: str) -> int:
+    args = starter.parser().parse_args(argv)
+    code: int = await args.run(stack.settings, args)
+    return code
+
+
+async def test_send_sms_agent_reply_and_state(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    customer = await stack.new_customer()
+    assert await run(stack, "send-sms", "--from", customer, "--to", ACCOUNT_NUMBER, "Where is my order?") == 0
+    ticket = await first_ticket(stack, customer)
+    assert await run(stack, "agent-reply", str(ticket["id"]), "It ships today") == 0
+    texts = await eventually(lambda: stack.texts_to(customer))
+    assert [(t["from"], t["body"]) for t in texts] == [(ACCOUNT_NUMBER, "It ships today")]
+
+    await stack.settled(customer)
+    capsys.readouterr()
+    assert await run(stack, "state", "--from", customer, "--to", ACCOUNT_NUMBER) == 0
+    view = json.loads(capsys.readouterr().out)
+    assert view["state"]["ticket_id"] == ticket["id"] and view["state"]["replies_sent"] == 1
+
+
+async def test_listings_show_the_sandboxes(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    customer = await stack.new_customer()
+    await run(stack, "send-sms", "--from", customer, "--to", ACCOUNT_NUMBER, "Hi")
+    await first_ticket(stack, customer)
+    capsys.readouterr()
+    assert await run(stack, "tickets") == 0
+    assert "Hi" in json.loads(capsys.readouterr().out)["tickets"][0]["description"]
+    assert await run(stack, "texts") == 0
+    assert json.loads(capsys.readouterr().out) == {"messages": []}
+
+
+def test_send_sms_refuses_an_alphanumeric_number() -> None:
+    with pytest.raises(SystemExit):
+        starter.parser().parse_args(["send-sms", "--from", "+15551230001", "--to", "ACME", "hi"])
