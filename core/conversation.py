@@ -24,6 +24,11 @@ SEEN_IDS_LIMIT = 500
 FAILED_EVENTS_LIMIT = 50
 
 
+#: Zendesk allows 30 updates per ticket per 10 minutes; smsdesk keeps 5 of them for agents.
+TICKET_UPDATE_BUDGET = 25
+TICKET_UPDATE_WINDOW = timedelta(minutes=10)
+
+
 class ConversationPolicy(BaseModel):
     """The settings a conversation workflow needs, frozen into its input (workflows read no env)."""
 
@@ -92,6 +97,9 @@ class ConversationState(BaseModel):
     solved_at: datetime | None = None
     last_customer_text_at: datetime | None = None
     attribution: AttributionWindow | None = None
+    #: When smsdesk last wrote to the current ticket (most recent last), for Zendesk's limit of
+    #: updates per ticket per window.
+    ticket_updates: list[datetime] = Field(default_factory=list)
     texts_received: int = 0
     replies_sent: int = 0
     #: Whether this conversation already looked up its last ticket (once, on its first run).

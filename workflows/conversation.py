@@ -193,6 +193,9 @@ class SmsConversation:
     async def _handle_next(self) -> None:
         self._handled += 1
         if isinstance(self._inbox[0], InboundSms):
+            # Wait for the ticket's update budget first: whatever arrives meanwhile joins the
+            # burst and goes into the same comment.
+            await self._tickets.wait_for_update_slot()
             burst: list[InboundSms] = []
             while self._inbox and isinstance(self._inbox[0], InboundSms):
                 burst.append(self._inbox.pop(0))  # type: ignore[arg-type]

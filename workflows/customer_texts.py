@@ -90,6 +90,7 @@ class CustomerTexts:
         requester_id = await self._requester(customer)
         action = ticket_action(state.ticket_status if state.ticket_id else None)
         if state.ticket_id is not None and action is not TicketAction.FOLLOW_UP:
+            self._tickets.record_update()
             commented = await self._calls.zendesk(
                 ZendeskActivities.add_customer_comment,
                 CustomerCommentInput(

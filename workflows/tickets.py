@@ -18,7 +18,12 @@ with workflow.unsafe.imports_passed_through():
         TransitionInput,
         ZendeskActivities,
     )
-    from core.conversation import ConversationInput, ConversationState
+    from core.conversation import (
+        TICKET_UPDATE_BUDGET,
+        TICKET_UPDATE_WINDOW,
+        ConversationInput,
+        ConversationState,
+    )
     from core.messages import TicketStatus, TicketStatusChanged
     from workflows import search
     from workflows.calls import Calls
@@ -35,6 +40,8 @@ class TicketKeeper:
 
     def set_ticket(self, ticket: TicketResult) -> None:
         """Adopt Zendesk's answer about the conversation's ticket."""
+        if ticket.ticket_id != self._state.ticket_id:
+            self._state.ticket_updates = []  # the update budget is per ticket
         if ticket.status is TicketStatus.CLOSED:
             self._state.ticket_id = ticket.ticket_id
             self.close()
@@ -50,6 +57,7 @@ class TicketKeeper:
         self._state.last_closed_ticket_id = self._state.ticket_id
         self._state.ticket_id, self._state.ticket_status = None, None
         self._state.solved_at = None
+        self._state.ticket_updates = []
         search.upsert_ticket(self._state)
 
     def on_status(self, change: TicketStatusChanged) -> None:
@@ -57,10 +65,34 @@ class TicketKeeper:
             return  # an older ticket of this conversation: nothing to track
         self.set_ticket(TicketResult(ticket_id=change.ticket_id, status=change.status))
 
+    # --- Zendesk's per-ticket update limit (B5) -----------------------------------------------
+
+    def record_update(self) -> None:
+        self._state.ticket_updates.append(workflow.now())
+        del self._state.ticket_updates[:-TICKET_UPDATE_BUDGET]
+
+    def update_slot_free_at(self) -> datetime | None:
+        """When the next write to the ticket fits the budget; None if it fits now."""
+        updates = self._state.ticket_updates
+        if self._state.ticket_id is None or len(updates) < TICKET_UPDATE_BUDGET:
+            return None
+        frees_at = updates[-TICKET_UPDATE_BUDGET] + TICKET_UPDATE_WINDOW
+        return frees_at if frees_at > workflow.now() else None
+
+    async def wait_for_update_slot(self) -> None:
+        """Sleep until the ticket can take another update. Texts that arrive meanwhile queue
+        up and are written together, so a chatty customer never trips Zendesk's 429."""
+        frees_at = self.update_slot_free_at()
+        if frees_at is not None:
+            await workflow.sleep(frees_at - workflow.now())
+
     async def note(
         self, ticket_id: int, body: str, key: str, tags: list[str] | None = None
     ) -> bool:
         """An internal note for agents; False when the ticket was closed and took none."""
+        if ticket_id == self._state.ticket_id:
+            await self.wait_for_update_slot()
+            self.record_update()
         written = await self._calls.zendesk(
             ZendeskActivities.add_internal_note,
             InternalNoteInput(ticket_id=ticket_id, body=body, key=key, tags=tags or []),

@@ -60,7 +60,11 @@ class Stack:
     async def start_worker(self) -> None:
         # No shutdown grace: stopping abandons in-flight activities, as a crash would.
         self.workers = build_workers(
-            self.client, self.settings, http=self.http, engine=self.engine, shutdown_grace=timedelta(0)
+            self.client,
+            self.settings,
+            http=self.http,
+            engine=self.engine,
+            shutdown_grace=timedelta(0),
         )
         self._worker_task = asyncio.create_task(run_workers(self.workers))
 
@@ -232,16 +236,21 @@ class Stack:
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20.0) -> T:
-    """Poll `probe` until it returns something truthy; fail with its last state on timeout."""
+    """Poll `probe` until it returns something truthy; fail with its last answer or error."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: T | None = None
+    error: Exception | None = None
     while True:
-        with contextlib.suppress(Exception):
-            last = await probe()
+        try:
+            last, error = await probe(), None
             if last:
                 return last
+        except Exception as exc:  # e.g. a query while the workflow moves to a new run
+            error = exc
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+            raise AssertionError(
+                f"condition not met within {timeout}s (last: {last!r}, error: {error!r})"
+            )
         await asyncio.sleep(0.05)
 
 
