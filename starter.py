@@ -17,10 +17,10 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from cli import conversation
+from cli import conversation, find
 from cli.common import effective_settings
 
-COMMAND_MODULES = [conversation]
+COMMAND_MODULES = [conversation, find]
 
 
 def parser() -> argparse.ArgumentParser:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "smsdesk"
+    #: Where operators open a workflow (the dev server's UI; docker-compose.yml serves it on
+    #: :8080). Only used to print links.
+    temporal_ui_url: str = "http://localhost:8233"
     #: Zendesk activities run on their own queue so one server-side rate limit covers the account.
     zendesk_task_queue: str = "smsdesk-zendesk"
 

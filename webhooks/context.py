@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import ParamSpec, TypeVar
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from core.conversation import WORKFLOW_NAME, ConversationInput
 from core.settings import Settings
 
+log = logging.getLogger(__name__)
+SIGNAL_TIMEOUT = timedelta(seconds=10)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -31,14 +36,21 @@ class Receiver:
         """Signal-with-start the conversation; returns once Temporal has accepted the signal,
         so a 2xx to the provider means the event is durable."""
         start = ConversationInput.for_numbers(sender_number, customer_phone, self.settings)
-        await self.temporal.start_workflow(
-            WORKFLOW_NAME,
-            start,
-            id=start.conversation_id,
-            task_queue=self.settings.temporal_task_queue,
-            start_signal=signal,
-            start_signal_args=[payload],
-        )
+        try:
+            await self.temporal.start_workflow(
+                WORKFLOW_NAME,
+                start,
+                id=start.conversation_id,
+                task_queue=self.settings.temporal_task_queue,
+                start_signal=signal,
+                start_signal_args=[payload],
+                # Answer before the provider gives up on us (Twilio waits 15 s).
+                rpc_timeout=SIGNAL_TIMEOUT,
+            )
+        except RPCError as exc:
+            # Not accepted, so not acknowledged: the provider retries the delivery later.
+            log.error("Temporal refused %s for %s: %s", signal, start.conversation_id, exc)
+            raise HTTPException(503, "temporarily unable to accept events; retry later") from exc
         return start.conversation_id
 
     async def in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:

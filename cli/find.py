@@ -1,0 +1,184 @@
+"""`find`: an operator's way to a conversation (M22), by customer phone, sender number, ticket id
+or conversation status, through Temporal's visibility store.
+
+    python starter.py find --phone +15551230001
+    python starter.py find --ticket 1001
+    python starter.py find --status solved --sender +15550100001
+
+The search attributes hold what `core.conversation.searchable_phone` makes of a number: the
+number itself, or its keyed hash under PII protection. `find` hashes the number it is given the
+same way, so operators search by phone number without the number ever reaching visibility.
+Visibility is eventually consistent: a conversation started a second ago may not be listed yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from temporalio.service import RPCError
+
+from cli.common import temporal_client
+from core.conversation import WORKFLOW_NAME, searchable_phone
+from core.messages import TicketStatus
+from core.phone import to_e164
+from core.settings import Settings
+from workflows.conversation import ConversationView
+from workflows.search import NO_TICKET
+
+#: Runs whose workflow code can still answer the `state` query (a worker replays closed ones).
+QUERYABLE = (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)
+QUERY_TIMEOUT = timedelta(seconds=10)
+
+
+class Found(BaseModel):
+    """One conversation as `find` reports it (also the `--json` output)."""
+
+    workflow_id: str
+    run_id: str
+    status: str
+    started_at: datetime | None
+    earlier_runs: int
+    ui_url: str
+    state: ConversationView | None
+    #: Why the state is missing, when it is.
+    state_error: str | None = None
+
+
+def _literal(value: str) -> str:
+    # Visibility queries quote strings with single quotes; a quote inside is doubled.
+    return "'" + value.replace("'", "''") + "'"
+
+
+def visibility_query(
+    settings: Settings,
+    *,
+    phone: str | None = None,
+    sender: str | None = None,
+    ticket_id: int | None = None,
+    status: str | None = None,
+) -> str:
+    """The list filter for conversations matching every given criterion.
+
+    Phone numbers go through `searchable_phone`, so under PII protection the filter holds the
+    keyed hash, exactly as the workflow stored it.
+    """
+    clauses = [f"WorkflowType = {_literal(WORKFLOW_NAME)}"]
+    if phone is not None:
+        clauses.append(f"CustomerPhone = {_literal(searchable_phone(phone, settings))}")
+    if sender is not None:
+        clauses.append(f"SenderNumber = {_literal(searchable_phone(sender, settings))}")
+    if ticket_id is not None:
+        clauses.append(f"ZendeskTicketId = {ticket_id}")
+    if status is not None:
+        clauses.append(f"ConversationStatus = {_literal(status)}")
+    return " AND ".join(clauses)
+
+
+def ui_link(settings: Settings, workflow_id: str) -> str:
+    """The Temporal Web UI page of a workflow (its latest run)."""
+    base = settings.temporal_ui_url.rstrip("/")
+    namespace = quote(settings.temporal_namespace, safe="")
+    return f"{base}/namespaces/{namespace}/workflows/{quote(workflow_id, safe='')}"
+
+
+async def find_conversations(client: Client, settings: Settings, query: str) -> list[Found]:
+    """The latest run of each matching conversation, newest first, with its `state`."""
+    runs: dict[str, list[WorkflowExecution]] = {}
+    async for execution in client.list_workflows(query):
+        runs.setdefault(execution.id, []).append(execution)
+    found = []
+    for workflow_id, executions in runs.items():
+        executions.sort(key=lambda e: e.start_time, reverse=True)
+        latest = executions[0]
+        view, error = await _state(client, latest)
+        found.append(
+            Found(
+                workflow_id=workflow_id,
+                run_id=latest.run_id,
+                status=latest.status.name if latest.status else "UNKNOWN",
+                started_at=latest.start_time,
+                earlier_runs=len(executions) - 1,
+                ui_url=ui_link(settings, workflow_id),
+                state=view,
+                state_error=error,
+            )
+        )
+    found.sort(key=lambda f: f.started_at or datetime.min, reverse=True)
+    return found
+
+
+async def _state(
+    client: Client, execution: WorkflowExecution
+) -> tuple[ConversationView | None, str | None]:
+    if execution.status not in QUERYABLE:
+        return None, f"a {execution.status.name.lower() if execution.status else ''} run"
+    handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+    try:
+        view = await handle.query("state", result_type=ConversationView, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as exc:  # e.g. no worker polls the task queue to answer the query
+        return None, f"query failed: {exc.message}"
+    return view, None
+
+
+def describe(found: Found) -> str:
+    """A few lines per conversation for the terminal."""
+    lines = [found.workflow_id]
+    earlier = f", {found.earlier_runs} earlier run(s)" if found.earlier_runs else ""
+    started = f"{found.started_at:%Y-%m-%d %H:%M:%S} UTC" if found.started_at else "?"
+    lines.append(f"  run      {found.status} (run {found.run_id}, started {started}{earlier})")
+    if found.state is not None:
+        state = found.state.state
+        if state.ticket_id is not None:
+            ticket = f"ticket {state.ticket_id} {state.ticket_status or ''}".rstrip()
+        elif state.last_closed_ticket_id is not None:
+            ticket = f"no open ticket (last: {state.last_closed_ticket_id}, closed)"
+        else:
+            ticket = "no ticket"
+        lines.append(
+            f"  state    {ticket}; texts received {state.texts_received}, replies sent "
+            f"{state.replies_sent}, queued {found.state.queued}, failed {len(state.failed)}"
+        )
+    else:
+        lines.append(f"  state    unavailable: {found.state_error}")
+    lines.append(f"  ui       {found.ui_url}")
+    return "\n".join(lines)
+
+
+async def find(settings: Settings, args: argparse.Namespace) -> int:
+    """List the conversations matching the criteria; 1 when none matched."""
+    criteria = (args.phone, args.sender, args.ticket, args.status)
+    if all(value is None for value in criteria):
+        print("find needs --phone, --sender, --ticket or --status")
+        return 2
+    query = visibility_query(
+        settings, phone=args.phone, sender=args.sender, ticket_id=args.ticket, status=args.status
+    )
+    found = await find_conversations(await temporal_client(settings), settings, query)
+    if args.json:
+        print(json.dumps([f.model_dump(mode="json") for f in found], indent=2))
+    elif not found:
+        print("no conversation matches (visibility lags a second or two behind new workflows)")
+    else:
+        print("\n\n".join(describe(f) for f in found))
+    return 0 if found else 1
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "find", help="find conversations by phone, sender, ticket or status (Temporal visibility)"
+    )
+    parser.add_argument("--phone", type=to_e164, help="the customer's phone number")
+    parser.add_argument("--sender", type=to_e164, help="the account number the customer texts")
+    parser.add_argument("--ticket", type=int, help="a Zendesk ticket id")
+    parser.add_argument(
+        "--status",
+        choices=[s.value for s in TicketStatus if s is not TicketStatus.CLOSED] + [NO_TICKET],
+        help="the conversation's ticket status (ConversationStatus)",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(run=find)
