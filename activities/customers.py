@@ -82,7 +82,7 @@ class CustomerActivities:
             )
             dispositions[item.text.message_sid] = fate
             await asyncio.to_thread(
-                db.log_inbound, self._engine, message=_log_row(request.conversation_id, item, fate)
+                db.insert_once, self._engine, row=_log_row(request.conversation_id, item, fate)
             )
         return TriageResult(customer=customer, dispositions=dispositions)
 

@@ -58,11 +58,11 @@ class RecordActivities:
             status=SendStatus.SENT,
             created_at=text.sent_at,
         )
-        new = await asyncio.to_thread(db.log_outbound_once, self._engine, message=row)
+        new = await asyncio.to_thread(db.insert_once, self._engine, row=row)
         return Recorded(new=new)
 
     @activity.defn
     async def record_attribution(self, request: AttributionInput) -> Recorded:
         attribution = Attribution(**request.model_dump())
-        await asyncio.to_thread(db.record_attribution, self._engine, attribution=attribution)
-        return Recorded(new=True)
+        new = await asyncio.to_thread(db.insert_once, self._engine, row=attribution)
+        return Recorded(new=new)

@@ -200,7 +200,7 @@ class ZendeskActivities:
             customer_phone=request.customer_phone,
             follow_up_of=request.follow_up_of,
         )
-        await asyncio.to_thread(db.link_ticket, self._engine, link=link)
+        await asyncio.to_thread(db.insert_once, self._engine, row=link)
         await self._attach(request.texts, created.ticket.id)
         context_ids = [row.id for row in context if row.id is not None]
         await asyncio.to_thread(

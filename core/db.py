@@ -74,10 +74,11 @@ def set_consent(engine: Engine, *, phone: str, consent: Consent, keyword: str | 
 # --- message log ---------------------------------------------------------------------------
 
 
-def log_inbound(engine: Engine, *, message: MessageLog) -> bool:
-    """Record an inbound text once; returns False when its provider sid was already logged."""
+def insert_once(engine: Engine, *, row: SQLModel) -> bool:
+    """Insert a row whose natural key is unique (a provider sid, an idempotency key, a ticket
+    id); False when it is there already, which makes a retried write a no-op."""
     with Session(engine) as session:
-        session.add(message)
+        session.add(row)
         try:
             session.commit()
         except IntegrityError:
@@ -186,17 +187,6 @@ def messages_for(engine: Engine, *, conversation_id: str) -> list[MessageLog]:
         )
 
 
-def log_outbound_once(engine: Engine, *, message: MessageLog) -> bool:
-    """Record a text sent from elsewhere; False when its idempotency key is already logged."""
-    with Session(engine) as session:
-        session.add(message)
-        try:
-            session.commit()
-        except IntegrityError:
-            return False
-    return True
-
-
 def unticketed_outbound(
     engine: Engine, *, conversation_id: str, until: datetime
 ) -> list[MessageLog]:
@@ -225,16 +215,6 @@ def attach_ticket_by_ids(engine: Engine, *, message_ids: Sequence[int], ticket_i
         session.commit()
 
 
-def record_attribution(engine: Engine, *, attribution: Attribution) -> None:
-    """Store an attribution once per customer text."""
-    with Session(engine) as session:
-        session.add(attribution)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-
-
 def attributions_for(engine: Engine, *, conversation_id: str) -> list[Attribution]:
     with Session(engine) as session:
         return list(
@@ -245,17 +225,6 @@ def attributions_for(engine: Engine, *, conversation_id: str) -> list[Attributio
 
 
 # --- ticket links --------------------------------------------------------------------------
-
-
-def link_ticket(engine: Engine, *, link: TicketLink) -> None:
-    """Remember which conversation a ticket belongs to; linking twice is a no-op."""
-    with Session(engine) as session:
-        if session.get(TicketLink, link.ticket_id) is None:
-            session.add(link)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
 
 
 def ticket_link(engine: Engine, *, ticket_id: int) -> TicketLink | None:

@@ -8,28 +8,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.customers import CustomerActivities, CustomerInput
     from activities.sms import DeliveryInput, SendSmsInput, SmsActivities
     from activities.zendesk import AgentInput, ZendeskActivities
-    from core.conversation import ConversationInput, ConversationState
     from core.markers import written_by_smsdesk
     from core.messages import AgentComment, DeliveryStatus
-    from workflows.calls import Calls
-    from workflows.tickets import TicketKeeper
+    from workflows.tickets import ConversationPart
 
 UNDELIVERED = ("failed", "undelivered")
 
 
-class AgentReplies:
-    def __init__(
-        self,
-        request: ConversationInput,
-        state: ConversationState,
-        calls: Calls,
-        tickets: TicketKeeper,
-    ) -> None:
-        self._request = request
-        self._state = state
-        self._calls = calls
-        self._tickets = tickets
-
+class AgentReplies(ConversationPart):
     async def handle_comment(self, comment: AgentComment) -> None:
         if not comment.is_public or not comment.author_is_staff:
             return  # internal notes and the customer's own comments are never texted

@@ -26,28 +26,15 @@ with workflow.unsafe.imports_passed_through():
         RequesterInput,
         ZendeskActivities,
     )
-    from core.conversation import AttributionWindow, ConversationInput, ConversationState
+    from core.conversation import AttributionWindow
     from core.messages import InboundSms, OutboundSms
     from core.rules import Disposition, TicketAction, attributable, classify_keyword, ticket_action
-    from workflows.calls import Calls
-    from workflows.tickets import TicketKeeper
+    from workflows.tickets import ConversationPart
 
 ATTRIBUTED_TAG = "sms_attributed"
 
 
-class CustomerTexts:
-    def __init__(
-        self,
-        request: ConversationInput,
-        state: ConversationState,
-        calls: Calls,
-        tickets: TicketKeeper,
-    ) -> None:
-        self._request = request
-        self._state = state
-        self._calls = calls
-        self._tickets = tickets
-
+class CustomerTexts(ConversationPart):
     async def handle_burst(self, burst: list[InboundSms]) -> None:
         policy, state = self._request.policy, self._state
         state.texts_received += len(burst)

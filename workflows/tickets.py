@@ -140,3 +140,20 @@ class TicketKeeper:
         # Zendesk answers with the ticket's real status, moved or (if an agent changed it
         # meanwhile) left alone; either way the conversation adopts it.
         self.set_ticket(await self._calls.zendesk(ZendeskActivities.transition_ticket, transition))
+
+
+class ConversationPart:
+    """A piece of the conversation's behaviour: shares the workflow's input, its state (the
+    same object, mutated in place), its activity calls and its ticket keeper."""
+
+    def __init__(
+        self,
+        request: ConversationInput,
+        state: ConversationState,
+        calls: Calls,
+        tickets: TicketKeeper,
+    ) -> None:
+        self._request = request
+        self._state = state
+        self._calls = calls
+        self._tickets = tickets

@@ -47,8 +47,8 @@ def inbound(sid: str) -> MessageLog:
 
 
 def test_inbound_texts_are_logged_once_per_provider_sid(any_engine: Engine) -> None:
-    assert db.log_inbound(any_engine, message=inbound("SMin")) is True
-    assert db.log_inbound(any_engine, message=inbound("SMin")) is False
+    assert db.insert_once(any_engine, row=inbound("SMin")) is True
+    assert db.insert_once(any_engine, row=inbound("SMin")) is False
     assert len(db.messages_for(any_engine, conversation_id="c1")) == 1
 
 
@@ -61,20 +61,18 @@ def test_consent_keywords_are_recorded(any_engine: Engine) -> None:
 
 def test_ticket_links_find_the_latest_ticket_and_ignore_relinking(any_engine: Engine) -> None:
     for ticket_id in (7, 9):
-        db.link_ticket(
+        db.insert_once(
             any_engine,
-            link=TicketLink(
+            row=TicketLink(
                 ticket_id=ticket_id,
                 conversation_id="c1",
                 sender_number="+15550100001",
                 customer_phone="+15551230001",
             ),
         )
-    db.link_ticket(
+    db.insert_once(
         any_engine,
-        link=TicketLink(
-            ticket_id=7, conversation_id="other", sender_number="x", customer_phone="y"
-        ),
+        row=TicketLink(ticket_id=7, conversation_id="other", sender_number="x", customer_phone="y"),
     )
     latest = db.latest_ticket(any_engine, conversation_id="c1")
     assert latest is not None and latest.ticket_id == 9
