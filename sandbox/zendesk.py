@@ -22,8 +22,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.middleware import CONTROL_PREFIX, ApiSurface
 from sandbox.service import service_app
+from sandbox.zendesk_admin import ZendeskAdmin, add_admin_routes
 from sandbox.zendesk_model import (
-    API_USER_ID,
     BRANDS,
     GROUPS,
     TICKET_FIELDS,
@@ -32,6 +32,12 @@ from sandbox.zendesk_model import (
     ZendeskConfig,
     ZendeskError,
     not_found,
+)
+from sandbox.zendesk_oauth import (
+    TOKEN_PATH,
+    OAuthRegistry,
+    add_oauth_routes,
+    oauth_control_router,
 )
 from sandbox.zendesk_render import (
     attachment_json,
@@ -72,14 +78,21 @@ class _JsonSuffix:
 
 
 def _authenticator(
-    state: ZendeskState, *, oauth_token: str, api_email: str, api_token: str
+    state: ZendeskState, oauth: OAuthRegistry, *, oauth_token: str, api_email: str, api_token: str
 ) -> ApiSurface:
     basic = base64.b64encode(f"{api_email}/token:{api_token}".encode()).decode()
 
     def admit(request: Request) -> Response | None:
+        # Tokens issued by `/oauth/tokens` (expiry, scopes) are judged by the OAuth registry.
+        refused = oauth.refusal(request)
+        if refused is not None:
+            return refused
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         expected = {"bearer": oauth_token, "basic": basic}.get(scheme.lower())
-        if expected is None or not hmac.compare_digest(credential.encode(), expected.encode()):
+        issued = oauth.bearer(request) is not None or request.url.path == TOKEN_PATH
+        if not issued and (
+            expected is None or not hmac.compare_digest(credential.encode(), expected.encode())
+        ):
             return JSONResponse({"error": "Couldn't authenticate you"}, status_code=401)
         wait = state.admit_request()
         if wait is not None:
@@ -102,7 +115,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _add_api_routes(app: FastAPI, state: ZendeskState) -> None:
+def _add_api_routes(app: FastAPI, state: ZendeskState, oauth: OAuthRegistry) -> None:
     """Tickets, comments, users, brands, groups, fields, the export and uploads."""
     base = state.base_url
 
@@ -142,8 +155,8 @@ def _add_api_routes(app: FastAPI, state: ZendeskState) -> None:
         return JSONResponse({"user": user_json(user, base)}, status_code=201 if created else 200)
 
     @app.get("/api/v2/users/me")
-    async def show_me() -> dict[str, Any]:
-        return {"user": user_json(state.user(API_USER_ID), base)}
+    async def show_me(request: Request) -> dict[str, Any]:
+        return {"user": user_json(state.user(oauth.user_id(request)), base)}
 
     @app.get("/api/v2/users/show_many")
     async def show_many_users(ids: str) -> dict[str, Any]:
@@ -271,13 +284,26 @@ def create_zendesk_app(
         transport=webhook_transport,
     )
 
+    # Lambdas, not bound values: tests replace `state.clock`, and a reset replaces `state.data`.
+    oauth = OAuthRegistry(lambda: state.clock(), lambda user_id: user_id in state.data.users)
+    admin = ZendeskAdmin(state, oauth)
+
+    def add_routes(app: FastAPI) -> None:
+        _add_api_routes(app, state, oauth)
+        add_oauth_routes(app, oauth, state.base_url)
+        add_admin_routes(app, admin)
+
     app = service_app(
         "Zendesk sandbox",
         state,
-        _authenticator(state, oauth_token=oauth_token, api_email=api_email, api_token=api_token),
-        add_api_routes=lambda app: _add_api_routes(app, state),
+        _authenticator(
+            state, oauth, oauth_token=oauth_token, api_email=api_email, api_token=api_token
+        ),
+        add_api_routes=add_routes,
         control=_sandbox_router(state),
     )
+    app.include_router(oauth_control_router(oauth))
+    app.state.oauth, app.state.admin = oauth, admin
 
     async def invalid_input(_: Request, exc: Exception) -> Response:
         return zendesk_error(400, str(exc))
