@@ -32,7 +32,8 @@ from activities.sms import SmsActivities
 from activities.zendesk import ZendeskActivities
 from clients.klaviyo import KlaviyoClient
 from clients.twilio import TwilioClient
-from clients.zendesk import ZendeskClient, auth_header
+from clients.zendesk import ZendeskClient
+from clients.zendesk_oauth import zendesk_authorization
 from core.db import make_engine
 from core.settings import Settings, get_settings
 from workflows.conversation import SmsConversation
@@ -59,18 +60,9 @@ def build_workers(
     shutdown_grace: timedelta = SHUTDOWN_GRACE,
 ) -> list[Worker]:
     """The workers of one process, wired to real clients. Tests use this same factory."""
+    # With an OAuth client, one token provider serves every Zendesk call of the process.
     zendesk = ZendeskClient(
-        http,
-        base_url=settings.zendesk_url,
-        authorization=auth_header(
-            oauth_token=settings.zendesk_oauth_token.get_secret_value()
-            if settings.zendesk_oauth_token
-            else None,
-            email=settings.zendesk_email,
-            api_token=settings.zendesk_api_token.get_secret_value()
-            if settings.zendesk_api_token
-            else None,
-        ),
+        http, base_url=settings.zendesk_url, authorization=zendesk_authorization(settings, http)
     )
     if settings.twilio_account_sid is None:
         raise SystemExit("TWILIO_ACCOUNT_SID is not set: see .env.example")

@@ -7,12 +7,12 @@ typed errors of `clients.errors`.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from clients.errors import send
+from clients.errors import Unauthorized, send
 
 SERVICE = "zendesk"
 
@@ -86,13 +86,48 @@ def auth_header(*, oauth_token: str | None, email: str | None, api_token: str | 
     raise ValueError("Zendesk needs ZENDESK_OAUTH_TOKEN, or ZENDESK_EMAIL with ZENDESK_API_TOKEN")
 
 
-class ZendeskClient:
-    """A thin typed wrapper over one shared `httpx.AsyncClient`."""
+class Authorization(Protocol):
+    """Where the client gets its `Authorization` header (OAuth tokens expire and are renewed:
+    see `clients.zendesk_oauth`)."""
 
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, authorization: str) -> None:
+    async def header(self) -> str:
+        """The header value to send now."""
+        ...
+
+    async def renew(self, stale: str) -> str | None:
+        """A fresh header after `stale` met a 401, or None when nothing can be renewed."""
+        ...
+
+
+class StaticAuthorization:
+    """A header that never changes: a long-lived OAuth token or the legacy API token."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    async def header(self) -> str:
+        return self._value
+
+    async def renew(self, stale: str) -> str | None:
+        return None
+
+
+class ZendeskClient:
+    """A thin typed wrapper over one shared `httpx.AsyncClient`.
+
+    `authorization` is a fixed header value, or an `Authorization` whose token is renewed
+    (once per request) when Zendesk answers 401.
+    """
+
+    def __init__(
+        self, http: httpx.AsyncClient, *, base_url: str, authorization: str | Authorization
+    ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
-        self._headers = {"Authorization": authorization, "Accept": "application/json"}
+        self._auth = (
+            StaticAuthorization(authorization) if isinstance(authorization, str) else authorization
+        )
+        self._headers = {"Accept": "application/json"}
 
     async def _call(
         self,
@@ -103,14 +138,24 @@ class ZendeskClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        request = self._http.build_request(
-            method,
-            self._base + path,
-            json=json,
-            params=params,
-            headers={**self._headers, **(headers or {})},
-        )
-        return await send(SERVICE, self._http, request)
+        def request(authorization: str) -> httpx.Request:
+            return self._http.build_request(
+                method,
+                self._base + path,
+                json=json,
+                params=params,
+                headers={**self._headers, "Authorization": authorization, **(headers or {})},
+            )
+
+        sent = await self._auth.header()
+        try:
+            return await send(SERVICE, self._http, request(sent))
+        except Unauthorized as exc:
+            # A 401 was not processed, so sending again is safe; a 403 (scope) is final.
+            fresh = await self._auth.renew(sent) if exc.status_code == 401 else None
+            if fresh is None:
+                raise
+        return await send(SERVICE, self._http, request(fresh))
 
     async def me(self) -> ZendeskUser:
         response = await self._call("GET", "/api/v2/users/me")

@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     # Zendesk
     zendesk_url: str = "https://acme.zendesk.com"
     zendesk_oauth_token: SecretStr | None = None
+    #: An OAuth client (Admin Center > APIs > OAuth clients): with its secret alone smsdesk uses
+    #: the client-credentials grant; with a refresh token too, the refresh-token grant.
+    zendesk_oauth_client_id: str | None = None
+    zendesk_oauth_client_secret: SecretStr | None = None
+    zendesk_oauth_refresh_token: SecretStr | None = None
+    zendesk_oauth_scope: str = "read write"
+    #: Zendesk rotates refresh tokens (each works once): the current one is kept in this file.
+    zendesk_oauth_token_file: str = ".smsdesk/zendesk-oauth.json"
     zendesk_email: str | None = None
     zendesk_api_token: SecretStr | None = None
     zendesk_webhook_secret: SecretStr | None = None
@@ -85,6 +93,10 @@ class Settings(BaseSettings):
     klaviyo_base_url: str = "https://a.klaviyo.com"
     klaviyo_api_key: SecretStr | None = None
     klaviyo_revision: str = "2026-07-15"
+
+    # Switches chosen at set-up (M2, M3)
+    metrics_sync_enabled: bool = True
+    sms_sync_enabled: bool = True
 
     # Conversation behaviour
     sms_sync_enabled_at: datetime | None = None
@@ -131,10 +143,41 @@ class Settings(BaseSettings):
             raise ValueError("PII_PROTECTION=on needs PII_HASH_KEY (a long random secret)")
         return self
 
+    @model_validator(mode="after")
+    def _sms_sync_needs_metrics_sync(self) -> Settings:
+        # M3: "Sync SMS conversations" is only allowed while ticket sync is on.
+        if self.sms_sync_enabled and not self.metrics_sync_enabled:
+            raise ValueError(
+                "SMS_SYNC_ENABLED=true needs METRICS_SYNC_ENABLED=true: SMS conversations can "
+                "only be synced while ticket sync is on; turn SMS sync off or ticket sync on"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _oauth_client_complete(self) -> Settings:
+        has_id = self.zendesk_oauth_client_id is not None
+        if (self.zendesk_oauth_client_secret is not None) != has_id:
+            raise ValueError(
+                "ZENDESK_OAUTH_CLIENT_ID and ZENDESK_OAUTH_CLIENT_SECRET go together: set both"
+            )
+        if self.zendesk_oauth_refresh_token is not None and not has_id:
+            raise ValueError(
+                "ZENDESK_OAUTH_REFRESH_TOKEN needs ZENDESK_OAUTH_CLIENT_ID and "
+                "ZENDESK_OAUTH_CLIENT_SECRET (the client it was issued to)"
+            )
+        return self
+
+    @property
+    def zendesk_oauth_client(self) -> bool:
+        """Whether tokens come from an OAuth client (client credentials or refresh token)."""
+        return self.zendesk_oauth_client_id is not None
+
     @property
     def zendesk_configured(self) -> bool:
-        return self.zendesk_oauth_token is not None or (
-            self.zendesk_email is not None and self.zendesk_api_token is not None
+        return (
+            self.zendesk_oauth_client
+            or self.zendesk_oauth_token is not None
+            or (self.zendesk_email is not None and self.zendesk_api_token is not None)
         )
 
     @property

@@ -20,6 +20,7 @@ router = APIRouter(prefix="/webhooks/sms")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 #: Only final outcomes reach the conversation; `queued`/`sent` are just logged by the provider.
 FINAL_STATUSES = {"delivered", "undelivered", "failed"}
+SMS_SYNC_OFF = "SMS_SYNC_ENABLED is off: texts are not synced to Zendesk"
 
 
 async def signed_form(
@@ -47,6 +48,13 @@ async def inbound(
     context: Annotated[Receiver, Depends(receiver)],
 ) -> Response:
     sid, raw_from, raw_to = required(form, "MessageSid", "From", "To")
+    if not context.settings.sms_sync_enabled:
+        # Texts are not smsdesk's business while "Sync SMS conversations" is off (M3): the
+        # provider still gets its 200 (no retries), and the reason is in a header and the log.
+        log.info("inbound text %s ignored: SMS_SYNC_ENABLED is off", sid)
+        return Response(
+            EMPTY_TWIML, media_type="text/xml", headers={"X-Smsdesk-Ignored": SMS_SYNC_OFF}
+        )
     try:
         customer = to_e164(raw_from)
     except InvalidPhoneNumber as exc:

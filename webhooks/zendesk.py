@@ -46,12 +46,16 @@ async def zendesk_event(
         else None
     )
     # Metrics first, for every ticket of every channel (M15); a duplicate start is a no-op.
-    metric = metric_of(event, status_change)
+    # With ticket sync switched off at set-up (M2), no metric is started at all.
+    metric = metric_of(event, status_change) if context.settings.metrics_sync_enabled else None
     if metric is not None:
         await start_ticket_metrics(context.temporal, context.settings, event, metric)
     answered = {"status": "accepted"} if metric is not None else None
     if event.type not in (COMMENT_ADDED, STATUS_CHANGED):
-        return answered or {"status": "ignored", "reason": f"{event.type} is not handled"}
+        reason = f"{event.type} is not handled"
+        if not context.settings.metrics_sync_enabled:
+            reason = "METRICS_SYNC_ENABLED is off: ticket events are not synced"
+        return answered or {"status": "ignored", "reason": reason}
     link = await context.in_thread(db.ticket_link, context.engine, ticket_id=event.detail.id)
     if link is None:
         return answered or {"status": "ignored", "reason": "not an SMS conversation ticket"}
