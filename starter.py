@@ -17,10 +17,10 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from cli import conversation, find
+from cli import conversation, find, setup
 from cli.common import effective_settings
 
-COMMAND_MODULES = [conversation, find]
+COMMAND_MODULES = [conversation, find, setup]
 
 
 def parser() -> argparse.ArgumentParser:
