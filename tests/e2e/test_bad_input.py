@@ -73,3 +73,28 @@ async def test_malformed_zendesk_event_is_422_with_the_reason(stack: Stack) -> N
     assert "detail" in response.json()["detail"] and "time" in response.json()["detail"]
     not_json = await stack.http.post(url, content=b"{oops", headers=signed(b"{oops"))
     assert not_json.status_code == 422
+
+
+async def test_outbound_text_notice_needs_a_valid_signature_and_body(stack: Stack) -> None:
+    customer = await stack.new_customer()
+    url = stack.settings.public_base_url + "/webhooks/outbound"
+    body = json.dumps(
+        {
+            "message_id": "m1",
+            "kind": "campaign",
+            "from": "+15550100001",
+            "to": customer,
+            "body": "Sale!",
+            "sent_at": "2026-11-21T06:00:00Z",
+        }
+    ).encode()
+    forged = await stack.http.post(url, content=body, headers={"X-Smsdesk-Signature": "bm9wZQ=="})
+    assert forged.status_code == 401
+
+    bad_kind = await stack.outbound(customer, "Sale!", sent_at=datetime.now(UTC), kind="newsletter")
+    assert bad_kind.status_code == 422 and "kind" in bad_kind.json()["detail"]
+    foreign = await stack.outbound(
+        customer, "Sale!", sent_at=datetime.now(UTC), sender="+15559999999"
+    )
+    assert foreign.status_code == 422 and "SMS_NUMBERS" in foreign.json()["detail"]
+    assert await no_conversation(stack, customer)

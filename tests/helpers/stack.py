@@ -211,6 +211,15 @@ class Stack:
         events: list[dict[str, Any]] = response.json()["events"]
         return events
 
+    async def spec_violations(self) -> dict[str, list[dict[str, Any]]]:
+        """Request bodies the sandboxes found off the vendors' schemas, by service."""
+        found = {}
+        for service in ("zendesk", "twilio", "klaviyo"):
+            response = await self.http.get(self.url(service, "/_sandbox/spec_violations"))
+            if violations := response.json()["spec_violations"]:
+                found[service] = violations
+        return found
+
     def conversation(self, customer: str, sender: str = ACCOUNT_NUMBER) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(conversation_id(sender, customer, self.settings))
 
@@ -284,3 +293,5 @@ async def running_stack(client: Client, engine: Engine, **overrides: Any) -> Asy
             yield stack
         finally:
             await stack.stop_worker()
+        # Everything the product sent had to match the official OpenAPI files.
+        assert await stack.spec_violations() == {}
