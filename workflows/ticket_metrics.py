@@ -11,10 +11,7 @@ requester unreachable, ticket deleted) completes as "skipped", saying why.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -25,14 +22,7 @@ with workflow.unsafe.imports_passed_through():
         TicketMetricsResult,
         metric_unique_id,
     )
-
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-#: As the conversation's: outages are waited out however long they last, nothing is dropped.
-DURABLE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-)
+    from workflows.calls import Calls
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -40,6 +30,8 @@ class TicketMetrics:
     @workflow.run
     async def run(self, request: TicketMetricsInput) -> TicketMetricsResult:
         unique_id = metric_unique_id(request.ticket_id, request.metric)
+        # As the conversation's: outages are waited out however long they last.
+        calls = Calls(request.zendesk_task_queue)
 
         def skipped(reason: str) -> TicketMetricsResult:
             workflow.logger.info(
@@ -48,12 +40,8 @@ class TicketMetrics:
             return TicketMetricsResult(outcome="skipped", reason=reason, unique_id=unique_id)
 
         try:
-            ticket = await workflow.execute_activity_method(
-                MetricsActivities.read_ticket,
-                TicketLookup(ticket_id=request.ticket_id),
-                task_queue=request.zendesk_task_queue,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=DURABLE_RETRY,
+            ticket = await calls.zendesk(
+                MetricsActivities.read_ticket, TicketLookup(ticket_id=request.ticket_id)
             )
         except ActivityError as err:
             if _error_type(err) == "NotFound":
@@ -67,13 +55,7 @@ class TicketMetrics:
             )
 
         try:
-            snapshot = await workflow.execute_activity_method(
-                MetricsActivities.snapshot_ticket,
-                ticket,
-                task_queue=request.zendesk_task_queue,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=DURABLE_RETRY,
-            )
+            snapshot = await calls.zendesk(MetricsActivities.snapshot_ticket, ticket)
         except ActivityError as err:
             raise _refused("Zendesk", request, err) from err
         if snapshot.profile is None:
@@ -82,7 +64,7 @@ class TicketMetrics:
             )
 
         try:
-            await workflow.execute_activity_method(
+            await calls.run(
                 MetricsActivities.send_metric_event,
                 MetricEventInput(
                     metric=request.metric,
@@ -90,8 +72,6 @@ class TicketMetrics:
                     unique_id=unique_id,
                     snapshot=snapshot,
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=DURABLE_RETRY,
             )
         except ActivityError as err:
             raise _refused("Klaviyo", request, err) from err
