@@ -5,6 +5,8 @@
     python starter.py state --from +15551230001 --to +15550100001
     python starter.py tickets          # the sandbox Zendesk's tickets and comments
     python starter.py texts            # the texts the sandbox SMS provider sent
+    python starter.py setup            # connect Zendesk, record the choices in .env (M1-M3)
+    python starter.py test-integration # a test text through every hop, reported (M19)
 
 Settings come from the environment / `.env`; a service with no credentials there is taken to be
 the embedded stack's sandbox (`python worker.py --dev`). Each command lives in `cli/`.
@@ -17,10 +19,10 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from cli import conversation, find, setup
+from cli import conversation, find, integration, setup
 from cli.common import effective_settings
 
-COMMAND_MODULES = [conversation, find, setup]
+COMMAND_MODULES = [conversation, find, setup, integration]
 
 
 def parser() -> argparse.ArgumentParser:

@@ -7,11 +7,15 @@ import argparse
 import json
 import sys
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from cli.common import temporal_client
+from clients.errors import ApiError
+from clients.zendesk import ZendeskClient, ZendeskTicket
+from clients.zendesk_oauth import zendesk_authorization
 from core.conversation import conversation_id
 from core.phone import to_e164
 from core.settings import Settings
@@ -19,47 +23,99 @@ from devstack.sandboxes import AGENT_ID
 from webhooks.signatures import twilio_signature
 
 
-async def send_sms(settings: Settings, args: argparse.Namespace) -> int:
-    """Post a signed Twilio-format inbound webhook, as the SMS provider would."""
+async def post_inbound_text(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    from_number: str,
+    to_number: str,
+    body: str,
+    media: Sequence[str] = (),
+) -> tuple[httpx.Response, str]:
+    """Post a signed Twilio-format inbound webhook, as the SMS provider would; returns the
+    answer and the text's MessageSid."""
     url = settings.public_base_url.rstrip("/") + "/webhooks/sms/inbound"
     form = {
         "MessageSid": "SM" + uuid.uuid4().hex,
         "AccountSid": settings.twilio_account_sid or "",
-        "From": args.from_number,
-        "To": args.to_number,
-        "Body": args.body,
-        "NumMedia": str(len(args.media)),
+        "From": from_number,
+        "To": to_number,
+        "Body": body,
+        "NumMedia": str(len(media)),
         "SmsStatus": "received",
         "ApiVersion": "2010-04-01",
     }
-    for index, media_url in enumerate(args.media):
+    for index, media_url in enumerate(media):
         form[f"MediaUrl{index}"] = media_url
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
     headers = {"X-Twilio-Signature": twilio_signature(token, url, form)}
+    return await http.post(url, data=form, headers=headers), form["MessageSid"]
+
+
+async def post_agent_comment(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    ticket_id: int,
+    body: str,
+    *,
+    public: bool = True,
+    author_id: int | None = None,
+    status: str | None = None,
+) -> ZendeskTicket:
+    """Comment on a ticket through the Zendesk API with the product's credentials; Zendesk
+    then emits `comment_added`. Without `author_id` the API user (an agent) writes it.
+
+    Raises:
+        clients.errors.ApiError: Zendesk refused or could not be reached.
+    """
+    comment: dict[str, Any] = {"body": body, "public": public}
+    if author_id is not None:
+        comment["author_id"] = author_id
+    ticket: dict[str, Any] = {"comment": comment}
+    if status:
+        ticket["status"] = status
+    zendesk = ZendeskClient(
+        http, base_url=settings.zendesk_url, authorization=zendesk_authorization(settings, http)
+    )
+    return await zendesk.update_ticket(ticket_id, ticket)
+
+
+async def send_sms(settings: Settings, args: argparse.Namespace) -> int:
+    """Post a signed Twilio-format inbound webhook, as the SMS provider would."""
     async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.post(url, data=form, headers=headers)
-    print(f"{response.status_code} {form['MessageSid']} {response.text}")
+        response, sid = await post_inbound_text(
+            settings,
+            http,
+            from_number=args.from_number,
+            to_number=args.to_number,
+            body=args.body,
+            media=args.media,
+        )
+    print(f"{response.status_code} {sid} {response.text}")
     return 0 if response.is_success else 1
 
 
 async def agent_reply(settings: Settings, args: argparse.Namespace) -> int:
     """Add an agent comment through the Zendesk API; Zendesk then emits `comment_added`."""
-    token = settings.zendesk_oauth_token
-    if token is None:
-        print("agent-reply needs ZENDESK_OAUTH_TOKEN (or the dev stack's sandbox)", file=sys.stderr)
+    if not settings.zendesk_configured:
+        print("agent-reply needs Zendesk credentials (or the dev stack's sandbox)", file=sys.stderr)
         return 2
-    comment: dict[str, Any] = {"body": args.body, "public": not args.internal}
-    comment["author_id"] = args.author_id
-    payload: dict[str, Any] = {"ticket": {"comment": comment}}
-    if args.status:
-        payload["ticket"]["status"] = args.status
-    url = f"{settings.zendesk_url.rstrip('/')}/api/v2/tickets/{args.ticket_id}"
     async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.put(
-            url, json=payload, headers={"Authorization": f"Bearer {token.get_secret_value()}"}
-        )
-    print(response.status_code, _short(response))
-    return 0 if response.is_success else 1
+        try:
+            ticket = await post_agent_comment(
+                settings,
+                http,
+                args.ticket_id,
+                args.body,
+                public=not args.internal,
+                author_id=args.author_id,
+                status=args.status,
+            )
+        except ApiError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    print(f"ticket {ticket.id} status {ticket.status}")
+    return 0
 
 
 async def show_state(settings: Settings, args: argparse.Namespace) -> int:
@@ -82,14 +138,6 @@ async def sandbox_listing(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(response.json(), indent=2))
     return 0
-
-
-def _short(response: httpx.Response) -> str:
-    try:
-        ticket = response.json().get("ticket", {})
-        return f"ticket {ticket.get('id')} status {ticket.get('status')}"
-    except ValueError:
-        return response.text[:300]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
