@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.customers import CustomerActivities
@@ -34,6 +33,7 @@ from clients.klaviyo import KlaviyoClient
 from clients.twilio import TwilioClient
 from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
+from core import temporal
 from core.db import make_engine
 from core.settings import Settings, get_settings
 from workflows.conversation import SmsConversation
@@ -133,11 +133,7 @@ def http_client(settings: Settings) -> httpx.AsyncClient:
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-    )
+    return await temporal.connect(settings)
 
 
 async def run_workers(workers: Sequence[Worker]) -> None:

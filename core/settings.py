@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.codec import parse_key
 from core.phone import require_conversation_number
 
 CommaList = Annotated[list[str], NoDecode]
@@ -116,13 +117,34 @@ class Settings(BaseSettings):
     # Privacy: with PII protection on, workflow ids and search attributes hold keyed hashes.
     pii_protection: bool = False
     pii_hash_key: SecretStr | None = None
+    #: Set it and every Temporal payload (bodies, numbers) is encrypted (B3): base64, 32 bytes.
+    pii_encryption_key: SecretStr | None = None
+    #: Keys retired from PII_ENCRYPTION_KEY that older histories were sealed with.
+    pii_old_encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    #: Bearer token the Temporal UI (or an operator) presents to the codec endpoint.
+    codec_auth_token: SecretStr | None = None
+    codec_cors_origins: CommaList = Field(
+        default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"]
+    )
 
     http_timeout_seconds: float = 10.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     _split = field_validator(
-        "sms_numbers", "subscribe_keywords", "automation_keywords", mode="before"
+        "sms_numbers",
+        "subscribe_keywords",
+        "automation_keywords",
+        "pii_old_encryption_keys",
+        "codec_cors_origins",
+        mode="before",
     )(_split_commas)
+
+    @field_validator("pii_encryption_key")
+    @classmethod
+    def _encryption_key_is_aes256(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            parse_key(key.get_secret_value())  # refused at start, not at the first text
+        return key
 
     @field_validator("sms_numbers")
     @classmethod

@@ -42,7 +42,12 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 @contextlib.asynccontextmanager
 async def temporal_dev_server(
-    *, db_file: Path, port: int, ui_port: int, search_attributes: Mapping[str, str]
+    *,
+    db_file: Path,
+    port: int,
+    ui_port: int,
+    search_attributes: Mapping[str, str],
+    codec_endpoint: str | None = None,
 ) -> AsyncIterator[str]:
     """Run `temporal server start-dev` persisted to `db_file`; yields its address."""
     if port_open(port):
@@ -63,6 +68,8 @@ async def temporal_dev_server(
     ]
     for name, kind in search_attributes.items():
         args += ["--search-attribute", f"{name}={kind}"]
+    if codec_endpoint:
+        args += ["--ui-codec-endpoint", codec_endpoint]
     log_file = (db_file.parent / "temporal-server.log").open("ab")
     process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
     try:

@@ -54,6 +54,10 @@ async def run_dev_stack(state_dir: str) -> None:
                 port=TEMPORAL_PORT,
                 ui_port=UI_PORT,
                 search_attributes=DEV_SERVER_ARGS,
+                # With payloads encrypted, the UI decodes them through the webhooks' codec.
+                codec_endpoint=f"{settings.public_base_url}/codec"
+                if settings.pii_encryption_key
+                else None,
             )
         )
         client = await connect(settings)

@@ -106,10 +106,10 @@ def _oas_keywords(forbidden: str, message: str) -> dict[str, Any]:
     }
 
 
-RequestValidator = validators.extend(
+RequestValidator = validators.extend(  # type: ignore[no-untyped-call,unused-ignore]
     Draft4Validator, _oas_keywords("readOnly", "read-only property sent in a request")
 )
-ResponseValidator = validators.extend(
+ResponseValidator = validators.extend(  # type: ignore[no-untyped-call,unused-ignore]
     Draft4Validator, _oas_keywords("writeOnly", "write-only property sent in a response")
 )
 

@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from core.db import make_engine
 from core.settings import Settings, get_settings
-from webhooks import outbound, sms, zendesk
+from core.temporal import connect
+from webhooks import codec, outbound, sms, zendesk
 from webhooks.context import Receiver
 
 
@@ -32,11 +33,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = settings or get_settings()
-        client = temporal or await Client.connect(
-            config.temporal_address,
-            namespace=config.temporal_namespace,
-            data_converter=pydantic_data_converter,
-        )
+        client = temporal or await connect(config)
         app.state.receiver = Receiver(
             settings=config, temporal=client, engine=engine or make_engine(config.database_url)
         )
@@ -47,6 +44,15 @@ def create_app(
     app.include_router(sms.router)
     app.include_router(zendesk.router)
     app.include_router(outbound.router)
+    app.include_router(codec.router)
+    # The Temporal UI calls the codec endpoint from the operator's browser.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=(settings or get_settings()).codec_cors_origins,
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        allow_credentials=True,
+    )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
