@@ -11,7 +11,9 @@ def test_twilio_signature_is_hmac_sha1_over_url_and_sorted_fields() -> None:
     url = "https://hooks.example/webhooks/sms/inbound"
     form = {"To": "+15550100001", "Body": "Hi", "From": "+15551230001"}
     expected = base64.b64encode(
-        hmac.new(b"token", (url + "BodyHiFrom+15551230001To+15550100001").encode(), hashlib.sha1).digest()
+        hmac.new(
+            b"token", (url + "BodyHiFrom+15551230001To+15550100001").encode(), hashlib.sha1
+        ).digest()
     ).decode()
     assert twilio_signature("token", url, form) == expected
 
@@ -32,6 +34,8 @@ def test_twilio_signature_matches_twilios_published_example() -> None:
 def test_zendesk_signature_is_hmac_sha256_over_timestamp_and_body() -> None:
     body = b'{"type":"zen:event-type:ticket.created"}'
     stamp = "2026-11-21T06:00:00Z"
-    expected = base64.b64encode(hmac.new(b"secret", stamp.encode() + body, hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(b"secret", stamp.encode() + body, hashlib.sha256).digest()
+    ).decode()
     assert zendesk_signature("secret", stamp, body) == expected
     assert smsdesk_signature("secret", body) != expected  # no timestamp in the outbound one
