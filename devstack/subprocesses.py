@@ -1,0 +1,212 @@
+"""The product's parts as separate OS processes: the Temporal dev server, the sandboxes, the
+webhook server and the worker, each its own process, as in production.
+
+In-process stacks (`devstack/stack.py`, `tests/helpers/stack.py`) are quicker to start but
+cannot show what one part costs or survives: a worker killed with SIGKILL must be a process of
+its own, and memory is only measurable per process (`VmRSS`/`VmHWM` in `/proc`). Every process
+here is configured through the environment only, from one `Settings` object (`settings_env`),
+exactly as an operator configures `python worker.py` and `uvicorn webhooks.app:app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import SecretStr
+
+import worker
+from core.settings import Settings
+from devstack.processes import binary, port_open
+
+#: Variables of the parent's environment that must not leak into a child (they would override
+#: or add to what `settings_env` says): every Settings field, by its environment name.
+_SETTINGS_VARS = {name.upper() for name in Settings.model_fields}
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """`settings` as the environment variables `Settings()` reads back to the same values."""
+    as_json = settings.model_dump(mode="json")  # ISO 8601 durations and datetimes
+    env: dict[str, str] = {}
+    for name in Settings.model_fields:
+        value: Any = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            text = value.get_secret_value()  # mode="json" would mask it
+        elif isinstance(value, list):
+            text = ",".join(str(item) for item in value)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            dumped = as_json[name]
+            text = dumped if isinstance(dumped, str) else json.dumps(dumped)
+        env[name.upper()] = text
+    return env
+
+
+def child_env(settings: Settings, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The parent's environment without its smsdesk settings, plus `settings` and `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARS}
+    env |= settings_env(settings)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env | dict(extra or {})
+
+
+@dataclass
+class Memory:
+    """Resident memory of one process, in bytes: now and the peak since it started."""
+
+    rss: int
+    peak: int
+
+
+class ManagedProcess:
+    """A child process with its log file, its memory and the two ways it can end."""
+
+    def __init__(self, name: str, popen: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+        self.name = name
+        self.popen = popen
+        self._log = log
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def log_path(self) -> str:
+        return self._log.name
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def memory(self) -> Memory:
+        """From `/proc/<pid>/status`: the kernel keeps the peak (VmHWM), so no polling is
+        needed to catch a short spike."""
+        fields: dict[str, int] = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(rest.split()[0]) * 1024
+        return Memory(rss=fields["VmRSS"], peak=fields["VmHWM"])
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, in-flight work is abandoned as in a crash."""
+        if self.running():
+            self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait()
+        self._log.close()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM (each part shuts down cleanly on it), SIGKILL if it does not end in time."""
+        if self.running():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._log.close()
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        text = Path(self.log_path).read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def spawn(
+    name: str, args: Sequence[str], *, env: Mapping[str, str], log_dir: Path, cwd: Path
+) -> ManagedProcess:
+    """Start `args` with its output in `log_dir/<name>.log` (appended: restarts keep history).
+
+    `cwd` should hold no `.env` file: the children read their settings from `env` alone.
+    """
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = (log_dir / f"{name}.log").open("ab")
+    popen = subprocess.Popen(
+        list(args), env=dict(env), cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+    )
+    return ManagedProcess(name, popen, log)
+
+
+async def wait_for_port(process: ManagedProcess, port: int, timeout: float = 60.0) -> None:
+    """Return once `port` accepts connections; fail with the log if the process died first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not port_open(port):
+        if not process.running():
+            raise RuntimeError(f"{process.name} exited:\n{process.log_tail()}")
+        if loop.time() > deadline:
+            raise TimeoutError(f"{process.name} did not listen on {port}:\n{process.log_tail()}")
+        await asyncio.sleep(0.1)
+
+
+def temporal_server_args(
+    *,
+    db_file: Path,
+    port: int,
+    ui_port: int,
+    search_attributes: Mapping[str, str],
+    dynamic_config: Mapping[str, object] | None = None,
+    sqlite_pragmas: Mapping[str, str] | None = None,
+) -> list[str]:
+    """`temporal server start-dev` persisted to `db_file`. Unlike
+    `devstack.processes.temporal_dev_server`, dynamic config and SQLite pragmas can be set
+    (benchmarks tune them) and the caller holds the process (its memory, a kill)."""
+    args = [
+        binary("temporal"),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(db_file),
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--log-level",
+        "warn",
+    ]
+    for name, kind in search_attributes.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    for key, value in (dynamic_config or {}).items():
+        args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
+    for pragma, setting in (sqlite_pragmas or {}).items():
+        args += ["--sqlite-pragma", f"{pragma}={setting}"]
+    return args
+
+
+def worker_args() -> list[str]:
+    """`python worker.py`, the production entry point (it reads Settings from the env)."""
+    return [sys.executable, str(Path(worker.__file__).resolve())]
+
+
+def webhooks_args(port: int) -> list[str]:
+    """`uvicorn webhooks.app:app`, as deployed; no access log (one line per request would be
+    a measurable share of the work under load)."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "webhooks.app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
+def sandboxes_args() -> list[str]:
+    """`python -m devstack.sandbox_server`: the three sandboxes wired as `settings` says."""
+    return [sys.executable, "-m", "devstack.sandbox_server"]
