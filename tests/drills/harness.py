@@ -1,0 +1,122 @@
+"""What the drills need besides `tests/helpers/stack.py`: the worker as an OS process (so it can
+be SIGKILLed), a cheap shared view of the sandbox Zendesk, and the agent's API calls made the
+way a Zendesk client makes them (retrying 429/5xx, which the sandbox refuses before acting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from core.settings import Settings
+from devstack.subprocesses import ManagedProcess, child_env, spawn, worker_args
+from tests.helpers.stack import Stack
+
+
+class WorkerProcess:
+    """`python worker.py` against the test's Temporal server, sandboxes and database."""
+
+    def __init__(self, settings: Settings, engine: Engine, folder: Path) -> None:
+        url = engine.url.render_as_string(hide_password=False)
+        self.settings = settings.model_copy(update={"database_url": url})
+        self.folder = folder
+        self.process: ManagedProcess | None = None
+        self.kills = 0
+        self.starts = 0
+
+    def start(self) -> None:
+        self.process = spawn(
+            "worker",
+            worker_args(),
+            env=child_env(self.settings),
+            log_dir=self.folder,
+            cwd=self.folder,
+        )
+        self.starts += 1
+
+    def kill(self) -> None:
+        """SIGKILL: in-flight activities and workflow tasks are abandoned mid-step."""
+        assert self.process is not None
+        self.process.kill()
+        self.kills += 1
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def log_tail(self) -> str:
+        return self.process.log_tail(60) if self.process else ""
+
+
+class ZendeskView:
+    """All tickets, refreshed by one poller: 100 customers waiting for their texts would
+    otherwise each fetch every ticket many times a second."""
+
+    def __init__(self, stack: Stack, every: float = 0.4) -> None:
+        self.stack = stack
+        self.every = every
+        self.tickets: list[dict[str, Any]] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> ZendeskView:
+        self._task = asyncio.create_task(self._poll())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+    async def _poll(self) -> None:
+        while True:
+            tickets = await self.stack.tickets()
+            async with self._changed:
+                self.tickets = tickets
+                self._changed.notify_all()
+            await asyncio.sleep(self.every)
+
+    async def wait_for(
+        self, found: Callable[[list[dict[str, Any]]], dict[str, Any] | None], timeout: float
+    ) -> dict[str, Any]:
+        """The first ticket `found` picks, once it shows; AssertionError after `timeout`."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                while (ticket := found(self.tickets)) is None:
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"not in Zendesk after {timeout:g} s: {found.__doc__}") from None
+        return ticket
+
+
+def ticket_with(body: str, external_id: str) -> Callable[[list[dict[str, Any]]], Any]:
+    """Picks the conversation's ticket whose public comments hold `body`."""
+
+    def found(tickets: list[dict[str, Any]]) -> dict[str, Any] | None:
+        for ticket in tickets:
+            if ticket.get("external_id") != external_id:
+                continue
+            if any(c["public"] and body in c["body"] for c in ticket["comments"]):
+                return ticket
+        return None
+
+    found.__doc__ = f"{body!r} on a ticket of {external_id}"
+    return found
+
+
+async def agent_call(stack: Stack, ticket_id: int, ticket: dict[str, Any]) -> None:
+    """`PUT /api/v2/tickets/{id}` as the agent's Zendesk client does it: a 429 or 5xx (refused
+    before anything changed) is tried again after a pause."""
+    for attempt in range(60):
+        response = await stack.zendesk(
+            "PUT", f"/api/v2/tickets/{ticket_id}", json={"ticket": ticket}
+        )
+        if response.status_code == 429 or response.status_code >= 500:
+            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+            continue
+        response.raise_for_status()
+        return
+    raise AssertionError(f"Zendesk kept refusing the agent's update of ticket {ticket_id}")
