@@ -19,10 +19,10 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from cli import conversation, find, integration, replay, setup
+from cli import conversation, find, integration, replay, report, setup
 from cli.common import effective_settings
 
-COMMAND_MODULES = [conversation, find, replay, setup, integration]
+COMMAND_MODULES = [conversation, find, replay, report, setup, integration]
 
 
 def parser() -> argparse.ArgumentParser:

@@ -239,3 +239,33 @@ def latest_ticket(engine: Engine, *, conversation_id: str) -> TicketLink | None:
             .where(TicketLink.conversation_id == conversation_id)
             .order_by(col(TicketLink.created_at).desc(), col(TicketLink.ticket_id).desc())
         ).first()
+
+
+# --- reporting (M21) -----------------------------------------------------------------------
+
+#: Ids per `IN (...)` list: well under every engine's limit on bound parameters.
+_CHUNK = 500
+
+
+def ticket_links_between(
+    engine: Engine, *, since: datetime | None = None, until: datetime | None = None
+) -> list[TicketLink]:
+    """The SMS tickets created in [since, until), oldest first."""
+    query = select(TicketLink)
+    if since is not None:
+        query = query.where(TicketLink.created_at >= since)
+    if until is not None:
+        query = query.where(TicketLink.created_at < until)
+    with Session(engine) as session:
+        return list(session.exec(query.order_by(col(TicketLink.created_at))).all())
+
+
+def messages_on_tickets(engine: Engine, *, ticket_ids: Sequence[int]) -> list[MessageLog]:
+    """Every logged text, in both directions, that belongs to one of these tickets."""
+    ids = list(ticket_ids)
+    rows: list[MessageLog] = []
+    with Session(engine) as session:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows += session.exec(select(MessageLog).where(col(MessageLog.ticket_id).in_(chunk)))
+    return rows

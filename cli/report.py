@@ -1,0 +1,198 @@
+"""`report`: ticket volume, first response time and resolution time, overall, per agent, per tag
+and per day (M21), from the product database plus what only Zendesk knows.
+
+    python starter.py report                       # every SMS ticket
+    python starter.py report --since 2026-03-01 --until 2026-04-01 --plot report.png
+
+The database gives the tickets (`TicketLink`), each ticket's first customer text and the agent
+replies smsdesk texted (`MessageLog`: when, by which agent). Webhooks stay thin and the product
+does not record status changes, so the rest comes from Zendesk: the incremental ticket export
+(`GET /api/v2/incremental/tickets/cursor`, a thousand tickets per request) gives status and tags,
+and its `metric_sets` sideload gives `solved_at`. Where Zendesk offers no ticket metrics (the
+sandbox), a solved or closed ticket's `updated_at` stands in (see `core/reporting.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from clients.zendesk import auth_header
+from core import db
+from core.db import make_engine
+from core.reporting import (
+    GroupRow,
+    Report,
+    ZendeskTicketInfo,
+    build_report,
+    format_duration,
+    ticket_facts,
+)
+from core.settings import Settings
+
+#: The export refuses a start time in the last minute.
+EXPORT_MIN_AGE = timedelta(seconds=61)
+ATTEMPTS = 5
+
+
+class ZendeskReader:
+    """The few Zendesk reads a report needs, with the account's rate limit respected."""
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+        s = settings
+        self._base = s.zendesk_url.rstrip("/")
+        self._headers = {
+            "Authorization": auth_header(
+                oauth_token=s.zendesk_oauth_token.get_secret_value()
+                if s.zendesk_oauth_token
+                else None,
+                email=s.zendesk_email,
+                api_token=s.zendesk_api_token.get_secret_value() if s.zendesk_api_token else None,
+            )
+        }
+        self._http = http
+        self.had_metrics = False
+
+    async def _get(self, path: str, params: dict[str, Any]) -> Any:
+        for attempt in range(1, ATTEMPTS + 1):
+            response = await self._http.get(self._base + path, params=params, headers=self._headers)
+            if response.status_code != 429 or attempt == ATTEMPTS:
+                response.raise_for_status()
+                return response.json()
+            await asyncio.sleep(float(response.headers.get("Retry-After", "10")))
+        raise AssertionError("unreachable")
+
+    async def tickets(self, ids: set[int], since: datetime) -> dict[int, ZendeskTicketInfo]:
+        """Status, tags and (where Zendesk has them) `solved_at` of the given tickets."""
+        start = min(since, datetime.now(UTC) - EXPORT_MIN_AGE)
+        params: dict[str, Any] = {"start_time": int(start.timestamp()), "include": "metric_sets"}
+        found: dict[int, ZendeskTicketInfo] = {}
+        while True:
+            page = await self._get("/api/v2/incremental/tickets/cursor", params)
+            metrics = {m["ticket_id"]: m for m in page.get("metric_sets") or []}
+            self.had_metrics |= bool(metrics)
+            for ticket in page["tickets"]:
+                if ticket["id"] in ids:
+                    solved = (metrics.get(ticket["id"]) or {}).get("solved_at")
+                    found[ticket["id"]] = ZendeskTicketInfo.model_validate(
+                        {**ticket, "solved_at": solved}
+                    )
+            if page.get("end_of_stream", True) or len(found) == len(ids):
+                return found
+            params = {"cursor": page["after_cursor"], "include": "metric_sets"}
+
+    async def agent_names(self, ids: set[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        page = await self._get("/api/v2/users/show_many", {"ids": ",".join(map(str, ids))})
+        return {user["id"]: f"{user['name']} ({user['id']})" for user in page["users"]}
+
+
+async def gather(
+    settings: Settings, *, since: datetime | None, until: datetime | None, zendesk: bool
+) -> Report:
+    """The report over the SMS tickets created in [since, until)."""
+    engine = make_engine(settings.database_url)
+    try:
+        links = await asyncio.to_thread(db.ticket_links_between, engine, since=since, until=until)
+        ids = [link.ticket_id for link in links]
+        messages = await asyncio.to_thread(db.messages_on_tickets, engine, ticket_ids=ids)
+    finally:
+        engine.dispose()
+    infos: dict[int, ZendeskTicketInfo] = {}
+    names: dict[int, str] = {}
+    source = "none"
+    if zendesk and links:
+        async with httpx.AsyncClient(timeout=60) as http:
+            reader = ZendeskReader(settings, http)
+            first = min(link.created_at for link in links)
+            infos = await reader.tickets(set(ids), _utc(first) - timedelta(minutes=1))
+            agents = {m.agent_id for m in messages if m.agent_id is not None}
+            names = await reader.agent_names(agents)
+            source = "zendesk metrics" if reader.had_metrics else "zendesk updated_at"
+    facts = ticket_facts(links, messages, infos, names)
+    return build_report(facts, resolution_source=source)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+SOURCES = {
+    "zendesk metrics": "resolution: Zendesk's ticket metrics (solved_at)",
+    "zendesk updated_at": "resolution: updated_at of solved/closed tickets (Zendesk offered no "
+    "ticket metrics; an upper bound for tickets changed after solving)",
+    "none": "resolution and tags: not asked of Zendesk (--no-zendesk)",
+}
+
+
+def render(report: Report, *, by_day: bool) -> str:
+    """The report as a few aligned tables."""
+    header = (
+        f"{'':28} {'tickets':>7} {'resolved':>8}   {'first response':^17}   {'resolution':^17}\n"
+        f"{'':28} {'':>7} {'':>8}   {'median':>8} {'p90':>8}   {'median':>8} {'p90':>8}"
+    )
+
+    def row(r: GroupRow, indent: str = "") -> str:
+        fr, rs = r.first_response, r.resolution
+        return (
+            f"{(indent + r.group)[:28]:28} {r.tickets:>7} {r.resolved:>8}   "
+            f"{format_duration(fr.median_seconds if fr else None):>8} "
+            f"{format_duration(fr.p90_seconds if fr else None):>8}   "
+            f"{format_duration(rs.median_seconds if rs else None):>8} "
+            f"{format_duration(rs.p90_seconds if rs else None):>8}"
+        )
+
+    answered = report.overall.first_response.count if report.overall.first_response else 0
+    lines = [
+        f"SMS tickets: {report.tickets}, answered {answered}, resolved {report.overall.resolved}",
+        SOURCES[report.resolution_source],
+        "",
+        header,
+        row(report.overall),
+        "by agent (first to answer)",
+        *(row(r, "  ") for r in report.by_agent),
+        "by tag",
+        *(row(r, "  ") for r in report.by_tag),
+    ]
+    if by_day:
+        lines += ["", "tickets per day"] + [f"  {d.day}  {d.tickets:>5}" for d in report.by_day]
+    return "\n".join(lines)
+
+
+async def report(settings: Settings, args: argparse.Namespace) -> int:
+    since = datetime.combine(args.since, datetime.min.time(), UTC) if args.since else None
+    until = datetime.combine(args.until, datetime.min.time(), UTC) if args.until else None
+    try:
+        result = await gather(settings, since=since, until=until, zendesk=not args.no_zendesk)
+    except (httpx.HTTPError, ValueError) as exc:
+        print(f"report: Zendesk could not be read ({exc}); --no-zendesk skips it", file=sys.stderr)
+        return 1
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        print(render(result, by_day=args.by_day))
+    if args.plot:
+        from cli.report_plot import plot  # matplotlib is slow to import: only when asked
+
+        plot(result, args.plot)
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "report", help="ticket volume, first response and resolution times (per agent, tag, day)"
+    )
+    parser.add_argument("--since", type=date.fromisoformat, help="first day (YYYY-MM-DD, UTC)")
+    parser.add_argument("--until", type=date.fromisoformat, help="day after the last (UTC)")
+    parser.add_argument("--by-day", action="store_true", help="also list tickets per day")
+    parser.add_argument("--no-zendesk", action="store_true", help="database only: no resolution")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--plot", metavar="FILE.png", help="also draw the report to a PNG file")
+    parser.set_defaults(run=report)
