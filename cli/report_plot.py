@@ -6,6 +6,7 @@ of first response and resolution times, in seconds, minutes or hours, whichever 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -34,7 +35,7 @@ def _unit(rows: list[GroupRow]) -> tuple[str, float]:
 
 def _value(stats: DurationStats | None, scale: float, p90: bool = False) -> float:
     if stats is None:
-        return 0.0
+        return math.nan  # nothing drawn: no ticket of the group has this duration
     return (stats.p90_seconds if p90 else stats.median_seconds) / scale
 
 

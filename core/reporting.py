@@ -56,11 +56,17 @@ class TicketFacts(BaseModel):
 
     @property
     def first_response(self) -> timedelta | None:
-        return None if self.first_reply_at is None else self.first_reply_at - self.started_at
+        return _since(self.started_at, self.first_reply_at)
 
     @property
     def resolution(self) -> timedelta | None:
-        return None if self.resolved_at is None else self.resolved_at - self.started_at
+        return _since(self.started_at, self.resolved_at)
+
+
+def _since(start: datetime, end: datetime | None) -> timedelta | None:
+    # Zendesk's timestamps have whole seconds: a ticket solved in the second of its first text
+    # can look solved before it; that is no time at all, not a negative one.
+    return None if end is None else max(end - start, timedelta(0))
 
 
 class DurationStats(BaseModel):

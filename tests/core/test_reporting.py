@@ -166,3 +166,9 @@ def test_facts_join_the_message_log_with_zendesk() -> None:
     assert second.tags == ["sms", "vip"]
     [unknown] = ticket_facts(links[:1], [], {}, {})
     assert (unknown.started_at, unknown.resolved_at, unknown.tags) == (T0, None, [])
+
+
+def test_a_ticket_solved_within_the_second_of_its_text_took_no_time() -> None:
+    started = T0 + timedelta(milliseconds=700)
+    fact = TicketFacts(ticket_id=1, started_at=started, resolved_at=T0, first_reply_at=T0)
+    assert fact.resolution == timedelta(0) and fact.first_response == timedelta(0)
