@@ -22,6 +22,9 @@ from core.rules import Disposition, KeywordClass, disposition
 from core.segments import count_segments
 from core.tables import Consent, Direction, MessageLog, SendStatus
 
+#: The message-log kind of the auto-responder's texts.
+AUTO_RESPONDER_KIND = "auto_responder"
+
 
 class ClassifiedText(BaseModel):
     text: InboundSms
@@ -44,6 +47,8 @@ class TriageResult(BaseModel):
     customer: CustomerContext
     #: Disposition of each text, by message sid.
     dispositions: dict[str, Disposition]
+    #: When the auto-responder last went out in this conversation, in any run (M12).
+    auto_responder_sent_at: datetime | None = None
 
 
 class CustomerInput(BaseModel):
@@ -84,7 +89,17 @@ class CustomerActivities:
             await asyncio.to_thread(
                 db.insert_once, self._engine, row=_log_row(request.conversation_id, item, fate)
             )
-        return TriageResult(customer=customer, dispositions=dispositions)
+        last_auto_response = await asyncio.to_thread(
+            db.last_sent_at,
+            self._engine,
+            conversation_id=request.conversation_id,
+            kind=AUTO_RESPONDER_KIND,
+        )
+        return TriageResult(
+            customer=customer,
+            dispositions=dispositions,
+            auto_responder_sent_at=last_auto_response,
+        )
 
     @activity.defn
     async def customer_context(self, request: CustomerInput) -> CustomerContext:

@@ -176,6 +176,21 @@ def attach_ticket(engine: Engine, *, provider_sids: Sequence[str], ticket_id: in
         session.commit()
 
 
+def last_sent_at(engine: Engine, *, conversation_id: str, kind: str) -> datetime | None:
+    """When smsdesk last sent this kind of text in the conversation (e.g. the auto-responder)."""
+    with Session(engine) as session:
+        return session.exec(
+            select(MessageLog.created_at)
+            .where(
+                MessageLog.conversation_id == conversation_id,
+                MessageLog.direction == Direction.OUTBOUND,
+                MessageLog.kind == kind,
+                MessageLog.status != SendStatus.FAILED,
+            )
+            .order_by(col(MessageLog.created_at).desc())
+        ).first()
+
+
 def messages_for(engine: Engine, *, conversation_id: str) -> list[MessageLog]:
     with Session(engine) as session:
         return list(

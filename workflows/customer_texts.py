@@ -8,10 +8,13 @@ the attribution window when they come from a campaign or flow.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.customers import (
+        AUTO_RESPONDER_KIND,
         ClassifiedText,
         CustomerActivities,
         CustomerContext,
@@ -61,7 +64,7 @@ class CustomerTexts(ConversationPart):
         fates = triage.dispositions
         refused = [t for t in burst if fates[t.message_sid] is Disposition.NOT_CONSENTED]
         if refused:
-            await self._auto_respond(refused[0])
+            await self._auto_respond(refused[0], triage.auto_responder_sent_at)
         for_ticket = [t for t in burst if fates[t.message_sid] is Disposition.TICKET]
         if for_ticket:
             state.last_customer_text_at = workflow.now()
@@ -119,11 +122,13 @@ class CustomerTexts(ConversationPart):
             self._state.requester_id = requester.user_id
         return self._state.requester_id
 
-    async def _auto_respond(self, text: InboundSms) -> None:
-        """M12: a sender without consent gets the auto-responder (at most once a day)."""
+    async def _auto_respond(self, text: InboundSms, sent_before: datetime | None) -> None:
+        """M12: a sender without consent gets the auto-responder (at most once a day). A
+        conversation without a ticket completes after each text, so the last sending comes
+        from the message log as well as from this run's state."""
         policy, now = self._request.policy, workflow.now()
-        last = self._state.auto_responder_sent_at
-        if last is not None and now - last < policy.auto_responder_every:
+        known = [t for t in (self._state.auto_responder_sent_at, sent_before) if t is not None]
+        if known and now - max(known) < policy.auto_responder_every:
             return
         await self._calls.run(
             SmsActivities.send_sms,
@@ -133,7 +138,7 @@ class CustomerTexts(ConversationPart):
                 from_number=self._request.sender_number,
                 to_number=self._request.customer_phone,
                 body=policy.auto_responder_text,
-                kind="auto_responder",
+                kind=AUTO_RESPONDER_KIND,
             ),
         )
         self._state.auto_responder_sent_at = now
