@@ -105,6 +105,13 @@ class ManagedProcess:
         self.popen.wait()
         self._log.close()
 
+    def pause(self) -> None:
+        """SIGSTOP: the process is frozen (a long GC pause, a stalled VM) until `resume`."""
+        self.popen.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.popen.send_signal(signal.SIGCONT)
+
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (each part shuts down cleanly on it), SIGKILL if it does not end in time."""
         if self.running():
