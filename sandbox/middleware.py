@@ -59,6 +59,8 @@ class SandboxMiddleware:
         response = await self._fault(request.url.path) or self.surface.admit(request)
         if response is None:
             body = await _read_body(receive)
+            if body is None:
+                return  # the client went away mid-body (a killed worker): nothing to judge
             problem = await self._spec_problem(request, body)
             if problem is None:
                 await self.app(scope, _replay(body, receive), send)
@@ -102,10 +104,13 @@ def _route_template(scope: Scope) -> str:
     return str(scope["path"])
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected before sending it all."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
         if message["type"] != "http.request":
             break
         chunks.append(message.get("body", b""))

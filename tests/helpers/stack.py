@@ -294,4 +294,5 @@ async def running_stack(client: Client, engine: Engine, **overrides: Any) -> Asy
         finally:
             await stack.stop_worker()
         # Everything the product sent had to match the official OpenAPI files.
-        assert await stack.spec_violations() == {}
+        violations = await stack.spec_violations()
+        assert violations == {}, violations
