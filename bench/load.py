@@ -1,0 +1,117 @@
+"""Open-loop load: signed inbound-text webhooks sent at a fixed offered rate.
+
+Every request is built and signed before the clock starts, so the generator does little more
+than write bytes while measuring. Sends are scheduled at `start + i / rate` whatever the answers
+do (open loop: a slow server does not slow the offer down, it builds a backlog); only
+`max_in_flight` bounds the open requests, and `late` counts sends that started more than 50 ms
+behind schedule, so a generator that could not keep up is visible in the results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import httpx
+
+from webhooks.signatures import twilio_signature
+
+
+@dataclass(frozen=True)
+class Text:
+    """One prepared inbound-text webhook."""
+
+    sid: str
+    customer: str
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class Outcome:
+    text: Text
+    sent_at: float
+    answered_at: float | None = None
+    status: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == 200
+
+
+@dataclass
+class LoadResult:
+    outcomes: list[Outcome]
+    started: float
+    finished_sending: float
+    late: int
+
+    @property
+    def accepted(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.accepted]
+
+
+def new_sid() -> str:
+    return "SM" + uuid.uuid4().hex
+
+
+def prepare_text(
+    *, url: str, signing_url: str, auth_token: str, customer: str, to: str, words: str
+) -> Text:
+    """A Twilio-style form, signed for `signing_url` (the URL the product believes it serves),
+    posted to `url`. The sid is in the body too, so every comment names every text it holds."""
+    sid = new_sid()
+    form = {
+        "MessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": customer,
+        "To": to,
+        "Body": f"{words} ({sid})",
+        "NumMedia": "0",
+    }
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": twilio_signature(auth_token, signing_url, form),
+    }
+    return Text(sid=sid, customer=customer, url=url, body=urlencode(form).encode(), headers=headers)
+
+
+async def _send(http: httpx.AsyncClient, outcome: Outcome, gate: asyncio.Semaphore) -> None:
+    async with gate:
+        try:
+            response = await http.post(
+                outcome.text.url, content=outcome.text.body, headers=outcome.text.headers
+            )
+            outcome.status = response.status_code
+        except httpx.HTTPError:
+            outcome.status = None
+        outcome.answered_at = time.monotonic()
+
+
+async def offer(
+    http: httpx.AsyncClient, texts: Sequence[Text], *, rate: float, max_in_flight: int = 256
+) -> LoadResult:
+    """Send `texts` at `rate` per second; returns once every request has been answered."""
+    gate = asyncio.Semaphore(max_in_flight)
+    tasks: list[asyncio.Task[None]] = []
+    outcomes: list[Outcome] = []
+    late = 0
+    started = time.monotonic()
+    for index, text in enumerate(texts):
+        due = started + index / rate
+        pause = due - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        elif pause < -0.05:
+            late += 1
+        outcome = Outcome(text=text, sent_at=time.monotonic())
+        outcomes.append(outcome)
+        tasks.append(asyncio.create_task(_send(http, outcome, gate)))
+    finished_sending = time.monotonic()
+    await asyncio.gather(*tasks)
+    return LoadResult(outcomes, started, finished_sending, late)
