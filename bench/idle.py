@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
@@ -44,6 +44,10 @@ async def _one_by_one(observer: Observer, texts: list[Text]) -> list[float]:
         if text.sid in receipts:
             latencies.append(receipts[text.sid] - accepted_at)
     return latencies
+
+
+def _as_dict(latency: Latency | None) -> dict[str, float] | None:
+    return asdict(latency) if latency else None
 
 
 async def run_idle(cluster: Cluster, plan: IdlePlan) -> dict[str, Any]:
@@ -88,6 +92,6 @@ async def run_idle(cluster: Cluster, plan: IdlePlan) -> dict[str, Any]:
         "memory_mb_before": baseline,
         "memory_mb_at_rest": at_rest,
         "memory_mb_after_probes": after,
-        "cold_text_ms": Latency.of(cold),
-        "warm_text_ms": Latency.of(warm),
+        "cold_text_ms": _as_dict(Latency.of(cold)),
+        "warm_text_ms": _as_dict(Latency.of(warm)),
     }
