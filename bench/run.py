@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -56,6 +57,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--no-zendesk-echo",
         action="store_true",
         help="throughput: no Zendesk webhooks in steady phases (what the echoes cost)",
+    )
+    parser.add_argument(
+        "--keep-state",
+        action="store_true",
+        help="keep the run's folder (databases, process logs); by default only a failed run's is",
     )
     parser.add_argument("--conversations", type=int, default=10_000, help="idle mode")
     parser.add_argument("--create-rate", type=float, default=40.0, help="idle mode")
@@ -127,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     result = asyncio.run(_run(args, stamp))
+    if not args.keep_state:
+        shutil.rmtree(result.pop("state_dir"), ignore_errors=True)
     path = RESULTS / f"{stamp}-{args.mode}.json"
     write_json(path, result)
     print(f"\nresults: {path}")
