@@ -53,6 +53,16 @@ class Receiver:
             raise HTTPException(503, "temporarily unable to accept events; retry later") from exc
         return start.conversation_id
 
+    async def signal_running(self, workflow_id: str, *, signal: str, payload: BaseModel) -> None:
+        """Signal a conversation known to be running; 503 (the sender retries) if it is not."""
+        try:
+            await self.temporal.get_workflow_handle(workflow_id).signal(
+                signal, payload, rpc_timeout=SIGNAL_TIMEOUT
+            )
+        except RPCError as exc:
+            log.error("could not signal %s to %s: %s", signal, workflow_id, exc)
+            raise HTTPException(503, "temporarily unable to accept events; retry later") from exc
+
     async def in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking database call off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
 from core import db
+from core.conversation import WORKFLOW_ID_PREFIX
 from core.messages import AgentComment, TicketStatusChanged
 from webhooks.context import Receiver, receiver
 from webhooks.metrics import metric_of, start_ticket_metrics
@@ -57,9 +58,16 @@ async def zendesk_event(
             reason = "METRICS_SYNC_ENABLED is off: ticket events are not synced"
         return answered or {"status": "ignored", "reason": reason}
     link = await context.in_thread(db.ticket_link, context.engine, ticket_id=event.detail.id)
-    if link is None:
+    external_id = event.detail.external_id or ""
+    if link is None and not external_id.startswith(WORKFLOW_ID_PREFIX):
         return answered or {"status": "ignored", "reason": "not an SMS conversation ticket"}
     signal, payload = conversation_signal(event, status_change)
+    if link is None:
+        # smsdesk made this ticket (its external_id is the conversation), but the link row is
+        # not written yet: a worker died between creating the ticket and recording it. The
+        # conversation is running (it is retrying that very step), so signal it directly.
+        await context.signal_running(external_id, signal=signal, payload=payload)
+        return {"status": "accepted"}
     await context.signal_conversation(
         sender_number=link.sender_number,
         customer_phone=link.customer_phone,

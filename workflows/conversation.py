@@ -45,6 +45,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.tickets import TicketKeeper
 
 
+#: A burst becomes one comment; these bound it (10,000 texts still fit in 25 updates).
+BURST_MAX_TEXTS = 500
+BURST_MAX_CHARS = 60_000
+
+
 class ConversationView(BaseModel):
     """What the `state` query answers."""
 
@@ -197,8 +202,19 @@ class SmsConversation:
             # burst and goes into the same comment.
             await self._tickets.wait_for_update_slot()
             burst: list[InboundSms] = []
-            while self._inbox and isinstance(self._inbox[0], InboundSms):
-                burst.append(self._inbox.pop(0))  # type: ignore[arg-type]
+            size = 0
+            # Bounded: one comment (and one activity payload) stays far below Zendesk's and
+            # Temporal's size limits however hard a customer floods the number.
+            while (
+                self._inbox
+                and isinstance(self._inbox[0], InboundSms)
+                and len(burst) < BURST_MAX_TEXTS
+                and size < BURST_MAX_CHARS
+            ):
+                text = self._inbox.pop(0)
+                assert isinstance(text, InboundSms)
+                size += len(text.body)
+                burst.append(text)
             await self._guarded(self._texts.handle_burst(burst), burst)
             return
         event = self._inbox.pop(0)

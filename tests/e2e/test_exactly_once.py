@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from core.tables import TicketLink
 from tests.e2e.test_ticket_rules import first_ticket, public_bodies
 from tests.helpers.stack import Stack, eventually
 
@@ -76,3 +80,21 @@ async def test_worker_killed_mid_conversation_loses_and_duplicates_nothing(stack
     for text in ("First", "Second", "Third, while no worker runs"):
         assert bodies.count(text) == 1, bodies
     assert [t["body"] for t in await stack.texts_to(customer)] == ["We are on it"]
+
+
+async def test_agent_reply_arrives_even_before_the_ticket_link_is_written(
+    stack: Stack, engine: Engine
+) -> None:
+    """A worker that dies between creating a ticket and recording its link must not make
+    Zendesk's events for that ticket look foreign: the ticket's external_id names the
+    conversation, and the receiver signals it directly."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "Hi")
+    ticket = await first_ticket(stack, customer)
+    await stack.settled(customer)
+    with Session(engine) as session:  # the state a crash between the two steps leaves
+        session.delete(session.get(TicketLink, ticket["id"]))
+        session.commit()
+    await stack.agent_reply(ticket["id"], "Hello from support")
+    texts = await eventually(lambda: stack.texts_to(customer))
+    assert [t["body"] for t in texts] == ["Hello from support"]
