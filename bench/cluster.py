@@ -19,7 +19,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from core.settings import Settings
-from devstack.processes import free_port
+from devstack.processes import free_port, temporal_server_args
 from devstack.sandboxes import ZENDESK_TOKEN, SandboxPorts, with_sandboxes
 from devstack.subprocesses import (
     ManagedProcess,
@@ -27,7 +27,6 @@ from devstack.subprocesses import (
     child_env,
     sandboxes_args,
     spawn,
-    temporal_server_args,
     wait_for_port,
     webhooks_args,
     worker_args,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import socket
 import subprocess
@@ -40,19 +41,18 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-@contextlib.asynccontextmanager
-async def temporal_dev_server(
+def temporal_server_args(
     *,
     db_file: Path,
     port: int,
     ui_port: int,
     search_attributes: Mapping[str, str],
+    dynamic_config: Mapping[str, object] | None = None,
+    sqlite_pragmas: Mapping[str, str] | None = None,
     codec_endpoint: str | None = None,
-) -> AsyncIterator[str]:
-    """Run `temporal server start-dev` persisted to `db_file`; yields its address."""
-    if port_open(port):
-        raise SystemExit(f"port {port} is taken: is another Temporal server running?")
-    db_file.parent.mkdir(parents=True, exist_ok=True)
+) -> list[str]:
+    """The command line of `temporal server start-dev` persisted to `db_file`; benchmarks add
+    dynamic config and SQLite pragmas, the dev stack the UI's codec endpoint."""
     args = [
         binary("temporal"),
         "server",
@@ -68,8 +68,35 @@ async def temporal_dev_server(
     ]
     for name, kind in search_attributes.items():
         args += ["--search-attribute", f"{name}={kind}"]
+    for key, value in (dynamic_config or {}).items():
+        args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
+    for pragma, setting in (sqlite_pragmas or {}).items():
+        args += ["--sqlite-pragma", f"{pragma}={setting}"]
     if codec_endpoint:
         args += ["--ui-codec-endpoint", codec_endpoint]
+    return args
+
+
+@contextlib.asynccontextmanager
+async def temporal_dev_server(
+    *,
+    db_file: Path,
+    port: int,
+    ui_port: int,
+    search_attributes: Mapping[str, str],
+    codec_endpoint: str | None = None,
+) -> AsyncIterator[str]:
+    """Run `temporal server start-dev` persisted to `db_file`; yields its address."""
+    if port_open(port):
+        raise SystemExit(f"port {port} is taken: is another Temporal server running?")
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+    args = temporal_server_args(
+        db_file=db_file,
+        port=port,
+        ui_port=ui_port,
+        search_attributes=search_attributes,
+        codec_endpoint=codec_endpoint,
+    )
     log_file = (db_file.parent / "temporal-server.log").open("ab")
     process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
     try:

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 import worker
 from core.settings import Settings
-from devstack.processes import binary, port_open
+from devstack.processes import port_open
 
 #: Variables of the parent's environment that must not leak into a child (they would override
 #: or add to what `settings_env` says): every Settings field, by its environment name.
@@ -155,40 +155,6 @@ async def wait_for_port(process: ManagedProcess, port: int, timeout: float = 60.
         if loop.time() > deadline:
             raise TimeoutError(f"{process.name} did not listen on {port}:\n{process.log_tail()}")
         await asyncio.sleep(0.1)
-
-
-def temporal_server_args(
-    *,
-    db_file: Path,
-    port: int,
-    ui_port: int,
-    search_attributes: Mapping[str, str],
-    dynamic_config: Mapping[str, object] | None = None,
-    sqlite_pragmas: Mapping[str, str] | None = None,
-) -> list[str]:
-    """`temporal server start-dev` persisted to `db_file`. Unlike
-    `devstack.processes.temporal_dev_server`, dynamic config and SQLite pragmas can be set
-    (benchmarks tune them) and the caller holds the process (its memory, a kill)."""
-    args = [
-        binary("temporal"),
-        "server",
-        "start-dev",
-        "--db-filename",
-        str(db_file),
-        "--port",
-        str(port),
-        "--ui-port",
-        str(ui_port),
-        "--log-level",
-        "warn",
-    ]
-    for name, kind in search_attributes.items():
-        args += ["--search-attribute", f"{name}={kind}"]
-    for key, value in (dynamic_config or {}).items():
-        args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
-    for pragma, setting in (sqlite_pragmas or {}).items():
-        args += ["--sqlite-pragma", f"{pragma}={setting}"]
-    return args
 
 
 def worker_args() -> list[str]:
