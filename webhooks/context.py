@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import ParamSpec, TypeVar
@@ -36,7 +37,7 @@ class Receiver:
         """Signal-with-start the conversation; returns once Temporal has accepted the signal,
         so a 2xx to the provider means the event is durable."""
         start = ConversationInput.for_numbers(sender_number, customer_phone, self.settings)
-        try:
+        with _accepted_or_503(signal, start.conversation_id):
             await self.temporal.start_workflow(
                 WORKFLOW_NAME,
                 start,
@@ -47,25 +48,28 @@ class Receiver:
                 # Answer before the provider gives up on us (Twilio waits 15 s).
                 rpc_timeout=SIGNAL_TIMEOUT,
             )
-        except RPCError as exc:
-            # Not accepted, so not acknowledged: the provider retries the delivery later.
-            log.error("Temporal refused %s for %s: %s", signal, start.conversation_id, exc)
-            raise HTTPException(503, "temporarily unable to accept events; retry later") from exc
         return start.conversation_id
 
     async def signal_running(self, workflow_id: str, *, signal: str, payload: BaseModel) -> None:
         """Signal a conversation known to be running; 503 (the sender retries) if it is not."""
-        try:
+        with _accepted_or_503(signal, workflow_id):
             await self.temporal.get_workflow_handle(workflow_id).signal(
                 signal, payload, rpc_timeout=SIGNAL_TIMEOUT
             )
-        except RPCError as exc:
-            log.error("could not signal %s to %s: %s", signal, workflow_id, exc)
-            raise HTTPException(503, "temporarily unable to accept events; retry later") from exc
 
     async def in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking database call off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+@contextmanager
+def _accepted_or_503(signal: str, workflow_id: str) -> Iterator[None]:
+    """Not accepted by Temporal means not acknowledged: a 503 makes the provider retry."""
+    try:
+        yield
+    except RPCError as exc:
+        log.error("Temporal refused %s for %s: %s", signal, workflow_id, exc)
+        raise HTTPException(503, "temporarily unable to accept events; retry later") from exc
 
 
 def receiver(request: Request) -> Receiver:
