@@ -30,9 +30,26 @@ def binary(name: str) -> str:
 
 
 def free_port() -> int:
+    """A loopback port free right now, for a child process to bind. In-process servers use
+    `reserve_port`: between this call and a later bind, another socket may take the port."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+#: Sockets bound by `reserve_port`, held until `serve_app` serves on them.
+_reserved: dict[int, socket.socket] = {}
+
+
+def reserve_port() -> int:
+    """A loopback port bound now and held for `serve_app`, so nothing (such as an outgoing
+    connection given that ephemeral port) can take it before the server listens."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    _reserved[port] = sock
+    return port
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -126,11 +143,13 @@ class _QuietServer(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def serve_app(app: FastAPI, port: int, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve an ASGI app on loopback for the duration of the block; yields its base URL."""
+    """Serve an ASGI app on loopback for the duration of the block; yields its base URL.
+    A port from `reserve_port` is served on the very socket that holds it."""
     server = _QuietServer(
         uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     )
-    task = asyncio.create_task(server.serve())
+    held = _reserved.pop(port, None)
+    task = asyncio.create_task(server.serve(sockets=[held] if held else None))
     while not server.started:
         if task.done():
             task.result()  # surfaces the start-up error

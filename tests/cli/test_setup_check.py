@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from core.env_file import read_env_file
-from devstack.processes import free_port, serve_app
+from devstack.processes import free_port, reserve_port, serve_app
 from sandbox.zendesk_model import UserInput
 from sandbox.zendesk_oauth import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAuthClient
 from tests.helpers.zendesk_setup import (
@@ -211,7 +211,7 @@ def _missing_account_app() -> FastAPI:
 async def test_a_wrong_subdomain_is_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], fake: Any, problem: str
 ) -> None:
-    async with serve_app(fake(), free_port()) as url:
+    async with serve_app(fake(), reserve_port()) as url:
         assert await setup(tmp_path / ".env", "--zendesk-url", url, "--oauth-token", "t") == 1
     assert problem in capsys.readouterr().err
 

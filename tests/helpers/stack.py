@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 
 from core.conversation import conversation_id
 from core.settings import Settings
-from devstack.processes import free_port, serve_app
+from devstack.processes import reserve_port, serve_app
 from devstack.sandboxes import (
     ACCOUNT_NUMBERS,
     AGENT_ID,
@@ -266,8 +266,8 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 
 @contextlib.asynccontextmanager
 async def running_stack(client: Client, engine: Engine, **overrides: Any) -> AsyncIterator[Stack]:
     """Sandboxes and webhooks on free loopback ports, and a worker on fresh task queues."""
-    ports = SandboxPorts(zendesk=free_port(), twilio=free_port(), klaviyo=free_port())
-    webhook_port = free_port()
+    ports = SandboxPorts(zendesk=reserve_port(), twilio=reserve_port(), klaviyo=reserve_port())
+    webhook_port = reserve_port()
     queue = f"test-{uuid.uuid4().hex[:8]}"
     base = Settings(
         _env_file=None,  # type: ignore[call-arg]

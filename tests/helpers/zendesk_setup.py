@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 import starter
 from core.settings import Settings
-from devstack.processes import free_port, serve_app
+from devstack.processes import reserve_port, serve_app
 from sandbox import create_zendesk_app
 from sandbox.zendesk_oauth import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET
 
@@ -40,7 +40,7 @@ class Zendesk:
 @asynccontextmanager
 async def zendesk_sandbox() -> AsyncIterator[Zendesk]:
     app = create_zendesk_app(oauth_token=STATIC_TOKEN, api_email=API_EMAIL, api_token=API_TOKEN)
-    async with serve_app(app, free_port()) as url:
+    async with serve_app(app, reserve_port()) as url:
         yield Zendesk(url, app)
     await app.state.sandbox.aclose()
 
