@@ -38,6 +38,12 @@ REFRESH_TOKEN_SECONDS = 30 * 24 * 3600
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
+def _new_token() -> str:
+    # Zendesk's tokens are 64 hex characters. A URL-safe token can begin with "-", which a
+    # command line (`setup --oauth-token …`) would take for an option.
+    return secrets.token_hex(32)
+
+
 class OAuthClient(BaseModel):
     """An OAuth client as Admin Center registers it (`identifier` is the API's client_id)."""
 
@@ -121,7 +127,7 @@ class OAuthRegistry:
         now = self._clock()
         refresh = Issued(
             id=self._new_id(),
-            token=secrets.token_urlsafe(24),
+            token=_new_token(),
             client=client.identifier,
             user_id=user_id,
             scopes=scopes,
@@ -195,7 +201,7 @@ class OAuthRegistry:
         now = self._clock()
         access = Issued(
             id=self._new_id(),
-            token=secrets.token_urlsafe(24),
+            token=_new_token(),
             client=client.identifier,
             user_id=user_id,
             scopes=scopes,
