@@ -19,6 +19,7 @@ from activities.errors import retry_decisions
 from clients.errors import RejectedRequest
 from clients.twilio import OPTED_OUT_ERROR, TwilioClient, twilio_error_code
 from core import db
+from core.messages import TEXT_ID_PARAMETER
 from core.segments import count_segments
 from core.tables import Direction, MessageLog, SendStatus
 
@@ -45,6 +46,7 @@ class SendSmsResult(BaseModel):
 
 class DeliveryInput(BaseModel):
     provider_sid: str
+    text_id: int | None = None
     status: str
     error_code: int | None = None
 
@@ -108,7 +110,7 @@ class SmsActivities:
                     to=request.to_number,
                     from_=request.from_number,
                     body=request.body,
-                    status_callback=self._status_callback_url,
+                    status_callback=f"{self._status_callback_url}?{TEXT_ID_PARAMETER}={row.id}",
                 )
             except RejectedRequest as exc:
                 code = twilio_error_code(exc)
@@ -132,16 +134,13 @@ class SmsActivities:
     @activity.defn
     async def record_delivery(self, request: DeliveryInput) -> DeliveryResult:
         """Store a status callback on the text's log row; returns the text for the agent note."""
-        status = _delivery_status(request.status)
-        await asyncio.to_thread(
+        row = await asyncio.to_thread(
             db.set_delivery_status,
             self._engine,
+            text_id=request.text_id,
             provider_sid=request.provider_sid,
-            status=status,
+            status=_delivery_status(request.status),
             error_code=request.error_code,
-        )
-        row = await asyncio.to_thread(
-            db.find_by_sid, self._engine, provider_sid=request.provider_sid
         )
         return DeliveryResult(
             body=row.body if row else None, ticket_id=row.ticket_id if row else None

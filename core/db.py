@@ -141,7 +141,11 @@ def finish_send(
         row = session.get(MessageLog, message_id)
         if row is None:
             raise LookupError(f"message log row {message_id} vanished")
-        row.status, row.updated_at = status, utcnow()
+        # A status callback can land before the send's own answer is written: its final
+        # status (delivered, undelivered, failed) outranks the plain "sent" recorded here.
+        if not (status is SendStatus.SENT and row.status in _FINAL_BY_CALLBACK):
+            row.status = status
+        row.updated_at = utcnow()
         if provider_sid is not None:
             row.provider_sid = provider_sid
         if error_code is not None:
@@ -150,18 +154,49 @@ def finish_send(
         session.commit()
 
 
-def set_delivery_status(
-    engine: Engine, *, provider_sid: str, status: SendStatus, error_code: int | None
-) -> None:
+_FINAL_BY_CALLBACK = (SendStatus.DELIVERED, SendStatus.UNDELIVERED, SendStatus.FAILED)
+
+
+def sent_text(engine: Engine, *, text_id: int | None, provider_sid: str) -> MessageLog | None:
+    """The outbound text a status callback is about."""
     with Session(engine) as session:
-        row = session.exec(
-            select(MessageLog).where(MessageLog.provider_sid == provider_sid)
-        ).first()
+        return _sent_text(session, text_id=text_id, provider_sid=provider_sid)
+
+
+def set_delivery_status(
+    engine: Engine,
+    *,
+    text_id: int | None,
+    provider_sid: str,
+    status: SendStatus,
+    error_code: int | None,
+) -> MessageLog | None:
+    """Record a status callback on the text's journal row; returns the row."""
+    with Session(engine) as session:
+        row = _sent_text(session, text_id=text_id, provider_sid=provider_sid)
         if row is None:
-            return
+            return None
         row.status, row.error_code, row.updated_at = status, error_code, utcnow()
+        row.provider_sid = provider_sid
         session.add(row)
         session.commit()
+        session.refresh(row)
+        return row
+
+
+def _sent_text(session: Session, *, text_id: int | None, provider_sid: str) -> MessageLog | None:
+    # By the journal row id the callback URL carries, known before the provider's answer (and
+    # so the sid) is written; by sid for texts sent before callback URLs carried the id.
+    if text_id is None:
+        return session.exec(
+            select(MessageLog).where(MessageLog.provider_sid == provider_sid)
+        ).first()
+    row = session.get(MessageLog, text_id)
+    if row is None or row.direction != Direction.OUTBOUND:
+        return None
+    if row.provider_sid not in (None, provider_sid):
+        return None  # the id is another text's: a garbled callback URL
+    return row
 
 
 def attach_ticket(engine: Engine, *, provider_sids: Sequence[str], ticket_id: int) -> None:

@@ -73,6 +73,10 @@ class TicketStatusChanged(BaseModel):
         return f"status:{self.event_id}"
 
 
+#: The query parameter of the status callback URL that names the text's message-log row.
+TEXT_ID_PARAMETER = "text_id"
+
+
 class DeliveryStatus(BaseModel):
     """An SMS provider status callback for a text we sent."""
 
@@ -80,6 +84,8 @@ class DeliveryStatus(BaseModel):
     message_sid: str
     status: str
     error_code: int | None = None
+    #: The text's message-log row (None for callbacks of texts sent before URLs carried it).
+    text_id: int | None = None
 
     @property
     def dedupe_id(self) -> str:

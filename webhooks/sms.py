@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from core import db
-from core.messages import DeliveryStatus, InboundSms
+from core.messages import TEXT_ID_PARAMETER, DeliveryStatus, InboundSms
 from core.phone import InvalidPhoneNumber, to_e164
 from webhooks.context import Receiver, receiver
 from webhooks.signatures import check_twilio
@@ -85,13 +85,15 @@ async def inbound(
 
 @router.post("/status")
 async def status(
+    request: Request,
     form: Annotated[dict[str, str], Depends(signed_form)],
     context: Annotated[Receiver, Depends(receiver)],
 ) -> dict[str, str]:
     sid, message_status = required(form, "MessageSid", "MessageStatus")
     if message_status not in FINAL_STATUSES:
         return {"status": "ignored", "reason": f"{message_status} is not a final status"}
-    row = await context.in_thread(db.find_by_sid, context.engine, provider_sid=sid)
+    text_id = _text_id(request)
+    row = await context.in_thread(db.sent_text, context.engine, text_id=text_id, provider_sid=sid)
     if row is None:
         return {"status": "ignored", "reason": f"{sid} was not sent by smsdesk"}
     error_code = form.get("ErrorCode")
@@ -99,6 +101,7 @@ async def status(
         message_sid=sid,
         status=message_status,
         error_code=int(error_code) if error_code and error_code.isdigit() else None,
+        text_id=row.id,
     )
     await context.signal_conversation(
         sender_number=row.from_number,
@@ -107,3 +110,12 @@ async def status(
         payload=report,
     )
     return {"status": "accepted"}
+
+
+def _text_id(request: Request) -> int | None:
+    raw = request.query_params.get(TEXT_ID_PARAMETER)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise HTTPException(422, f"{TEXT_ID_PARAMETER} must be a message-log id, not {raw!r}")
+    return int(raw)

@@ -73,6 +73,7 @@ class AgentReplies(ConversationPart):
             SmsActivities.record_delivery,
             DeliveryInput(
                 provider_sid=report.message_sid,
+                text_id=report.text_id,
                 status=report.status,
                 error_code=report.error_code,
             ),

@@ -31,6 +31,35 @@ def test_send_journal_returns_the_earlier_row_for_a_repeated_key(any_engine: Eng
     assert db.known_sids(any_engine, provider_sids=["SM1", "SM2"]) == {"SM1"}
 
 
+def test_a_status_callback_before_the_send_is_written_keeps_its_final_status(
+    any_engine: Engine,
+) -> None:
+    row, _ = db.begin_send(any_engine, message=outbound("reply:2"))
+    assert row.id is not None
+    # The callback URL names the row, so the callback finds it before the sid is recorded.
+    reported = db.set_delivery_status(
+        any_engine,
+        text_id=row.id,
+        provider_sid="SM9",
+        status=SendStatus.UNDELIVERED,
+        error_code=30003,
+    )
+    assert reported is not None and reported.body == "It ships today"
+    db.finish_send(any_engine, message_id=row.id, status=SendStatus.SENT, provider_sid="SM9")
+    final = db.sent_text(any_engine, text_id=None, provider_sid="SM9")
+    assert final is not None
+    assert (final.id, final.status, final.error_code) == (row.id, SendStatus.UNDELIVERED, 30003)
+
+
+def test_a_status_callback_naming_another_text_finds_nothing(any_engine: Engine) -> None:
+    row, _ = db.begin_send(any_engine, message=outbound("reply:3"))
+    assert row.id is not None
+    db.finish_send(any_engine, message_id=row.id, status=SendStatus.SENT, provider_sid="SM1")
+    assert db.sent_text(any_engine, text_id=row.id, provider_sid="SM2") is None
+    assert db.sent_text(any_engine, text_id=row.id + 1, provider_sid="SM1") is None
+    assert db.sent_text(any_engine, text_id=row.id, provider_sid="SM1") is not None
+
+
 def inbound(sid: str) -> MessageLog:
     return MessageLog(
         conversation_id="c1",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from devstack.sandboxes import ZENDESK_WEBHOOK_SECRET
 from tests.helpers.stack import Stack
-from webhooks.signatures import zendesk_signature
+from webhooks.signatures import twilio_signature, zendesk_signature
 
 
 async def no_conversation(stack: Stack, customer: str) -> bool:
@@ -44,6 +44,17 @@ async def test_malformed_inbound_form_names_the_missing_field(stack: Stack) -> N
     response = await stack.text(customer, "Hi", sid="")
     assert response.status_code == 422
     assert "MessageSid" in response.json()["detail"]
+
+
+async def test_status_callback_with_a_garbled_text_id_is_422(stack: Stack) -> None:
+    url = stack.settings.public_base_url + "/webhooks/sms/status?text_id=12x"
+    form = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    token = stack.settings.twilio_auth_token
+    assert token is not None
+    signature = twilio_signature(token.get_secret_value(), url, form)
+    response = await stack.http.post(url, data=form, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 422
+    assert "text_id" in response.json()["detail"]
 
 
 def signed(body: bytes, *, age: timedelta = timedelta(0)) -> dict[str, str]:
