@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from core.markers import written_by_smsdesk
+
 
 class TicketStatus(StrEnum):
     NEW = "new"
@@ -56,6 +58,17 @@ class AgentComment(BaseModel):
     def dedupe_id(self) -> str:
         # Keyed on the comment, not the event: the reconciler may report the same comment again.
         return f"comment:{self.comment_id}"
+
+    @property
+    def why_not_texted(self) -> str | None:
+        """Why this comment is no reply to text the customer (M8), or None if it is one."""
+        if not self.is_public:
+            return "an internal note"
+        if not self.author_is_staff:
+            return "the customer's own comment"
+        if written_by_smsdesk(self.body):
+            return "written by smsdesk itself"  # loop safety: our writes never echo back
+        return None
 
 
 class TicketStatusChanged(BaseModel):

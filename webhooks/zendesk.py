@@ -57,11 +57,15 @@ async def zendesk_event(
         if not context.settings.metrics_sync_enabled:
             reason = "METRICS_SYNC_ENABLED is off: ticket events are not synced"
         return answered or {"status": "ignored", "reason": reason}
+    signal, payload = conversation_signal(event, status_change)
+    if isinstance(payload, AgentComment) and payload.why_not_texted is not None:
+        # Most comments on SMS tickets are the customer's texts that smsdesk itself wrote:
+        # dropping them here spares the conversation a signal and a workflow task each.
+        return answered or {"status": "ignored", "reason": payload.why_not_texted}
     link = await context.in_thread(db.ticket_link, context.engine, ticket_id=event.detail.id)
     external_id = event.detail.external_id or ""
     if link is None and not external_id.startswith(WORKFLOW_ID_PREFIX):
         return answered or {"status": "ignored", "reason": "not an SMS conversation ticket"}
-    signal, payload = conversation_signal(event, status_change)
     if link is None:
         # smsdesk made this ticket (its external_id is the conversation), but the link row is
         # not written yet: a worker died between creating the ticket and recording it. The

@@ -8,7 +8,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.customers import CustomerActivities, CustomerInput
     from activities.sms import DeliveryInput, SendSmsInput, SmsActivities
     from activities.zendesk import AgentInput, ZendeskActivities
-    from core.markers import written_by_smsdesk
     from core.messages import AgentComment, DeliveryStatus
     from workflows.tickets import ConversationPart
 
@@ -17,10 +16,8 @@ UNDELIVERED = ("failed", "undelivered")
 
 class AgentReplies(ConversationPart):
     async def handle_comment(self, comment: AgentComment) -> None:
-        if not comment.is_public or not comment.author_is_staff:
-            return  # internal notes and the customer's own comments are never texted
-        if written_by_smsdesk(comment.body):
-            return  # loop safety: our own writes never echo back as SMS
+        if comment.why_not_texted is not None:
+            return  # the webhook drops these; a reconciled or replayed comment may still come
         agent = await self._calls.zendesk(
             ZendeskActivities.describe_agent, AgentInput(user_id=comment.author_id)
         )
