@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from tests.e2e.test_ticket_rules import first_ticket
-from tests.helpers.stack import eventually, running_stack
+from tests.helpers.stack import Stack, eventually, running_stack
 from workflows.conversation import SmsConversation
 from workflows.ticket_metrics import TicketMetrics
 
@@ -45,20 +45,58 @@ def test_a_history_is_committed() -> None:
     assert RECORDED.exists(), "record one with SMSDESK_RECORD_HISTORY=1 (see module docstring)"
 
 
-@pytest.mark.skipif(
-    os.environ.get("SMSDESK_RECORD_HISTORY") != "1", reason="records a new history on demand"
-)
-async def test_record_history(time_skipping_env: WorkflowEnvironment, engine: Engine) -> None:
+async def _reply_solve_autoclose(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory:
     """A full life: text, agent reply, solved, auto-closed 24 hours later, run completed."""
-    async with running_stack(time_skipping_env.client, engine) as stack:
-        customer = await stack.new_customer()
-        await stack.text(customer, "Where is my order?")
-        ticket = await first_ticket(stack, customer)
-        await stack.agent_reply(ticket["id"], "It ships today", status="solved")
-        await eventually(lambda: stack.texts_to(customer))
+    customer = await stack.new_customer()
+    await stack.text(customer, "Where is my order?")
+    ticket = await first_ticket(stack, customer)
+    await stack.agent_reply(ticket["id"], "It ships today", status="solved")
+    await eventually(lambda: stack.texts_to(customer))
+    await stack.settled(customer)
+    return await _completed(stack, env, customer)
+
+
+async def _texts_on_an_open_ticket(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory:
+    """Later texts become comments on the open ticket (no status change), then the same end."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "Where is my order?")
+    ticket = await first_ticket(stack, customer)
+    for body in ("It was due Monday", "Order 1234"):
         await stack.settled(customer)
-        handle = stack.conversation(customer)
-        await time_skipping_env.sleep(25 * 3600)
-        await handle.result()
-        history = await handle.fetch_history()
-    RECORDED.write_text(json.dumps(history.to_json_dict(), indent=1))
+        await stack.text(customer, body)
+    await stack.settled(customer)
+    await stack.agent_reply(ticket["id"], "It ships today", status="solved")
+    await eventually(lambda: stack.texts_to(customer))
+    await stack.settled(customer)
+    return await _completed(stack, env, customer)
+
+
+async def _completed(stack: Stack, env: WorkflowEnvironment, customer: str) -> WorkflowHistory:
+    handle = stack.conversation(customer)
+    await env.sleep(25 * 3600)
+    await handle.result()
+    return await handle.fetch_history()
+
+
+#: What `SMSDESK_RECORD_HISTORY=1` records: file stem -> scenario. A new workflow version adds
+#: a stem (say `..._v2`); histories recorded by earlier versions stay and keep replaying.
+SCENARIOS = {
+    RECORDED.stem: _reply_solve_autoclose,
+    "conversation_texts_on_open_ticket": _texts_on_an_open_ticket,
+}
+
+
+@pytest.mark.skipif(
+    os.environ.get("SMSDESK_RECORD_HISTORY") != "1", reason="records new histories on demand"
+)
+@pytest.mark.parametrize("stem", sorted(SCENARIOS))
+async def test_record_history(
+    time_skipping_env: WorkflowEnvironment, engine: Engine, stem: str
+) -> None:
+    """Records only histories not on disk yet: committed ones are what older code did."""
+    path = HISTORIES / f"{stem}.json"
+    if path.exists():
+        pytest.skip(f"{path.name} is committed; delete it to record it again")
+    async with running_stack(time_skipping_env.client, engine) as stack:
+        history = await SCENARIOS[stem](stack, time_skipping_env)
+    path.write_text(json.dumps(history.to_json_dict(), indent=1))
