@@ -134,7 +134,15 @@ class HttpSender:
     async def _post(self, url: str, **kwargs: Any) -> httpx.Response:
         """POST, retrying what a provider would retry; a final refusal raises `Refused`."""
         for attempt in range(1, ATTEMPTS + 1):
-            response = await self._http.post(url, **kwargs)
+            try:
+                response = await self._http.post(url, **kwargs)
+            except httpx.TransportError:
+                # Such as a kept-alive connection the server closed as it was reused: the
+                # webhooks are idempotent, so sending again is safe.
+                if attempt == ATTEMPTS:
+                    raise
+                await asyncio.sleep(0.2 * 2.0**attempt)
+                continue
             if response.is_success:
                 return response
             if response.status_code not in RETRYABLE or attempt == ATTEMPTS:
@@ -153,6 +161,8 @@ class HttpSender:
             await self._post_zendesk_events(recorded, event, ticket_id)
             return
         comment_id = await self._update_ticket(event, ticket_id)
+        if isinstance(event, AgentComment) and not event.public:
+            comment_id = None  # internal notes never reach the conversation: nothing to wait for
         await self._until_seen(conversation, ticket_id, comment_id, event.status)
 
     async def _current_ticket(self, key: tuple[str, str], conversation: str) -> int:
