@@ -10,6 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.zendesk import AgentInput, ZendeskActivities
     from core.messages import AgentComment, DeliveryStatus
     from workflows.tickets import ConversationPart
+    from workflows.versions import LOCAL_READS
 
 UNDELIVERED = ("failed", "undelivered")
 
@@ -21,9 +22,10 @@ class AgentReplies(ConversationPart):
         agent = await self._calls.zendesk(
             ZendeskActivities.describe_agent, AgentInput(user_id=comment.author_id)
         )
-        customer = await self._calls.run(
+        customer = await self._calls.read(
             CustomerActivities.customer_context,
             CustomerInput(customer_phone=self._request.customer_phone),
+            patch=LOCAL_READS,
         )
         if agent.email and customer.email and agent.email.lower() == customer.email.lower():
             await self._not_sent(

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from core.messages import InboundSms, OutboundSms
     from core.rules import Disposition, TicketAction, attributable, classify_keyword, ticket_action
     from workflows.tickets import ConversationPart
+    from workflows.versions import LOCAL_READS
 
 ATTRIBUTED_TAG = "sms_attributed"
 
@@ -52,13 +53,14 @@ class CustomerTexts(ConversationPart):
             )
             for text in burst
         ]
-        triage = await self._calls.run(
+        triage = await self._calls.read(
             CustomerActivities.triage_inbound,
             TriageInput(
                 conversation_id=self._request.conversation_id,
                 texts=classified,
                 sms_sync_enabled_at=policy.sms_sync_enabled_at,
             ),
+            patch=LOCAL_READS,
         )
         state.customer_email = triage.customer.email
         fates = triage.dispositions

@@ -11,6 +11,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 from core.conversation import ConversationInput, ConversationState
+from workflows.versions import SKIP_UNCHANGED_SEARCH_ATTRIBUTES
 
 CUSTOMER_PHONE = SearchAttributeKey.for_keyword("CustomerPhone")
 SENDER_NUMBER = SearchAttributeKey.for_keyword("SenderNumber")
@@ -43,4 +44,9 @@ def upsert_ticket(state: ConversationState) -> None:
     ticket_id = state.ticket_id or state.last_closed_ticket_id
     if ticket_id is not None:
         updates.append(ZENDESK_TICKET_ID.value_set(ticket_id))
-    workflow.upsert_search_attributes(updates)
+    current = workflow.info().typed_search_attributes
+    changed = any(current.get(update.key) != update.value for update in updates)
+    # Each upsert is a visibility write on the server: most texts leave the ticket as it was.
+    # (`patched` only when skipping: histories from before always upserted.)
+    if changed or not workflow.patched(SKIP_UNCHANGED_SEARCH_ATTRIBUTES):
+        workflow.upsert_search_attributes(updates)

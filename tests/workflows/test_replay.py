@@ -83,6 +83,8 @@ async def _completed(stack: Stack, env: WorkflowEnvironment, customer: str) -> W
 SCENARIOS = {
     RECORDED.stem: _reply_solve_autoclose,
     "conversation_texts_on_open_ticket": _texts_on_an_open_ticket,
+    # After workflows/versions.py LOCAL_READS and SKIP_UNCHANGED_SEARCH_ATTRIBUTES.
+    "conversation_texts_on_open_ticket_v2": _texts_on_an_open_ticket,
 }
 
 

@@ -1,0 +1,12 @@
+"""Patch ids of workflow changes (`workflow.patched`): running conversations recorded their
+history with the code before each change and must replay it.
+
+Keep an id while any run started before its deploy is still open (a visibility query on
+`StartTime` finds them; runs end when their ticket closes or they continue-as-new), then
+`workflow.deprecate_patch` it and, once that is deployed too, remove both.
+"""
+
+#: Triage and customer-context reads run as local activities (not ordinary activities).
+LOCAL_READS = "local-reads-1"
+#: The ticket's search attributes are upserted only when they change.
+SKIP_UNCHANGED_SEARCH_ATTRIBUTES = "skip-unchanged-search-attributes-1"
