@@ -14,6 +14,7 @@ Visibility is eventually consistent: a conversation started a second ago may not
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -33,6 +34,7 @@ from workflows.search import NO_TICKET
 #: Runs whose workflow code can still answer the `state` query (a worker replays closed ones).
 QUERYABLE = (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)
 QUERY_TIMEOUT = timedelta(seconds=10)
+CONCURRENT_QUERIES = 20
 
 
 class Found(BaseModel):
@@ -91,23 +93,28 @@ async def find_conversations(client: Client, settings: Settings, query: str) -> 
     runs: dict[str, list[WorkflowExecution]] = {}
     async for execution in client.list_workflows(query):
         runs.setdefault(execution.id, []).append(execution)
-    found = []
-    for workflow_id, executions in runs.items():
-        executions.sort(key=lambda e: e.start_time, reverse=True)
-        latest = executions[0]
-        view, error = await _state(client, latest)
-        found.append(
-            Found(
-                workflow_id=workflow_id,
-                run_id=latest.run_id,
-                status=latest.status.name if latest.status else "UNKNOWN",
-                started_at=latest.start_time,
-                earlier_runs=len(executions) - 1,
-                ui_url=ui_link(settings, workflow_id),
-                state=view,
-                state_error=error,
-            )
+    latest_runs = [max(executions, key=lambda e: e.start_time) for executions in runs.values()]
+    # Concurrently: a run whose worker is gone takes the whole QUERY_TIMEOUT to give up.
+    limit = asyncio.Semaphore(CONCURRENT_QUERIES)
+
+    async def state_of(execution: WorkflowExecution) -> tuple[ConversationView | None, str | None]:
+        async with limit:
+            return await _state(client, execution)
+
+    states = await asyncio.gather(*(state_of(latest) for latest in latest_runs))
+    found = [
+        Found(
+            workflow_id=latest.id,
+            run_id=latest.run_id,
+            status=latest.status.name if latest.status else "UNKNOWN",
+            started_at=latest.start_time,
+            earlier_runs=len(runs[latest.id]) - 1,
+            ui_url=ui_link(settings, latest.id),
+            state=view,
+            state_error=error,
         )
+        for latest, (view, error) in zip(latest_runs, states, strict=True)
+    ]
     found.sort(key=lambda f: f.started_at or datetime.min, reverse=True)
     return found
 
