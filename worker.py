@@ -78,7 +78,9 @@ def build_workers(
         api_key=_secret(settings.klaviyo_api_key, "KLAVIYO_API_KEY"),
         revision=settings.klaviyo_revision,
     )
-    customers = CustomerActivities(klaviyo, engine)
+    customers = CustomerActivities(
+        klaviyo, engine, profile_ttl=timedelta(seconds=settings.klaviyo_profile_cache_seconds)
+    )
     sms = SmsActivities(
         twilio,
         engine,

@@ -8,13 +8,14 @@ a profile that has not caught up yet.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.errors import retry_decisions
+from activities.profile_cache import ProfileCache
 from clients.klaviyo import KlaviyoClient, KlaviyoProfile
 from core import db
 from core.messages import InboundSms
@@ -56,9 +57,12 @@ class CustomerInput(BaseModel):
 
 
 class CustomerActivities:
-    def __init__(self, client: KlaviyoClient, engine: Engine) -> None:
+    def __init__(
+        self, client: KlaviyoClient, engine: Engine, *, profile_ttl: timedelta = timedelta(0)
+    ) -> None:
         self._klaviyo = client
         self._engine = engine
+        self._profiles = ProfileCache(profile_ttl)
 
     @activity.defn
     async def triage_inbound(self, request: TriageInput) -> TriageResult:
@@ -107,9 +111,15 @@ class CustomerActivities:
 
     async def _customer(self, phone: str) -> CustomerContext:
         recorded = await asyncio.to_thread(db.get_consent, self._engine, phone=phone)
-        with retry_decisions():
-            profile = await self._klaviyo.find_profile_by_phone(phone)
-        return _context(profile, recorded)
+        return _context(await self._profile(phone), recorded)
+
+    async def _profile(self, phone: str) -> KlaviyoProfile | None:
+        kept, profile = self._profiles.get(phone)
+        if not kept:
+            with retry_decisions():
+                profile = await self._klaviyo.find_profile_by_phone(phone)
+            self._profiles.put(phone, profile)
+        return profile
 
 
 def _context(profile: KlaviyoProfile | None, recorded: Consent | None) -> CustomerContext:

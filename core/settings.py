@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     klaviyo_base_url: str = "https://a.klaviyo.com"
     klaviyo_api_key: SecretStr | None = None
     klaviyo_revision: str = "2026-07-15"
+    # Profiles (consent, email, name) are kept this long per worker: Klaviyo allows 700 profile
+    # reads a minute, a busy account receives more texts than that. Consent changed by an SMS
+    # keyword takes effect at once (the database wins); a change made in Klaviyo, within this.
+    klaviyo_profile_cache_seconds: int = Field(default=300, ge=0)
 
     # Switches chosen at set-up (M2, M3)
     metrics_sync_enabled: bool = True
