@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import ColumnElement, Engine, event, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
@@ -201,14 +201,13 @@ def _sent_text(session: Session, *, text_id: int | None, provider_sid: str) -> M
 
 def attach_ticket(engine: Engine, *, provider_sids: Sequence[str], ticket_id: int) -> None:
     """Link inbound texts to the ticket they ended up on (for reporting)."""
-    with Session(engine) as session:
-        rows = session.exec(
-            select(MessageLog).where(col(MessageLog.provider_sid).in_(list(provider_sids)))
-        ).all()
-        for row in rows:
-            row.ticket_id = ticket_id
-            session.add(row)
-        session.commit()
+    _set_ticket(engine, col(MessageLog.provider_sid).in_(list(provider_sids)), ticket_id)
+
+
+def _set_ticket(engine: Engine, rows: ColumnElement[bool], ticket_id: int) -> None:
+    # One UPDATE: this runs for every comment, and loading the rows first cost twice as much.
+    with engine.begin() as connection:
+        connection.execute(update(MessageLog).where(rows).values(ticket_id=ticket_id))
 
 
 def last_sent_at(engine: Engine, *, conversation_id: str, kind: str) -> datetime | None:
@@ -258,11 +257,7 @@ def unticketed_outbound(
 
 
 def attach_ticket_by_ids(engine: Engine, *, message_ids: Sequence[int], ticket_id: int) -> None:
-    with Session(engine) as session:
-        for row in session.exec(select(MessageLog).where(col(MessageLog.id).in_(message_ids))):
-            row.ticket_id = ticket_id
-            session.add(row)
-        session.commit()
+    _set_ticket(engine, col(MessageLog.id).in_(list(message_ids)), ticket_id)
 
 
 def attributions_for(engine: Engine, *, conversation_id: str) -> list[Attribution]:
