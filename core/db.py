@@ -39,7 +39,10 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # Activities use the engine from worker threads.
         connect_args = {"check_same_thread": False, "timeout": 30}
-    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    # A server's connections can drop while pooled; a SQLite file's cannot, and the ping
+    # before every checkout cost a query each time.
+    is_server = not url.startswith("sqlite")
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=is_server)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
     SQLModel.metadata.create_all(engine)
