@@ -68,41 +68,46 @@ class CustomerActivities:
     async def triage_inbound(self, request: TriageInput) -> TriageResult:
         """Apply keyword consent changes, look up consent, decide and log each text's fate."""
         phone = request.texts[0].text.customer_phone
-        for item in request.texts:
-            if item.keyword in (KeywordClass.OPT_OUT, KeywordClass.OPT_IN):
-                consent = (
-                    Consent.OPTED_OUT if item.keyword is KeywordClass.OPT_OUT else Consent.OPTED_IN
-                )
-                await asyncio.to_thread(
-                    db.set_consent,
-                    self._engine,
-                    phone=phone,
-                    consent=consent,
-                    keyword=item.text.body.strip().upper(),
-                )
-        customer = await self._customer(phone)
-        dispositions: dict[str, Disposition] = {}
-        for item in request.texts:
-            fate = disposition(
+        # The database work runs in two thread hops, not one per statement: at 50 texts a
+        # second, handing work to a thread cost more than SQLite took to do it.
+        recorded = await asyncio.to_thread(self._apply_keywords, phone, request.texts)
+        customer = _context(await self._profile(phone), recorded)
+        dispositions = {
+            item.text.message_sid: disposition(
                 item.keyword,
                 consented=customer.consented,
                 received_at=item.text.received_at,
                 sync_enabled_at=request.sms_sync_enabled_at,
             )
-            dispositions[item.text.message_sid] = fate
-            await asyncio.to_thread(
-                db.insert_once, self._engine, row=_log_row(request.conversation_id, item, fate)
-            )
-        last_auto_response = await asyncio.to_thread(
-            db.last_sent_at,
-            self._engine,
-            conversation_id=request.conversation_id,
-            kind=AUTO_RESPONDER_KIND,
-        )
+            for item in request.texts
+        }
+        last_auto_response = await asyncio.to_thread(self._log_texts, request, dispositions)
         return TriageResult(
             customer=customer,
             dispositions=dispositions,
             auto_responder_sent_at=last_auto_response,
+        )
+
+    def _apply_keywords(self, phone: str, texts: list[ClassifiedText]) -> Consent | None:
+        """Record opt-out and opt-in keywords (M5); returns the consent now recorded."""
+        for item in texts:
+            if item.keyword in (KeywordClass.OPT_OUT, KeywordClass.OPT_IN):
+                consent = (
+                    Consent.OPTED_OUT if item.keyword is KeywordClass.OPT_OUT else Consent.OPTED_IN
+                )
+                keyword = item.text.body.strip().upper()
+                db.set_consent(self._engine, phone=phone, consent=consent, keyword=keyword)
+        return db.get_consent(self._engine, phone=phone)
+
+    def _log_texts(
+        self, request: TriageInput, dispositions: dict[str, Disposition]
+    ) -> datetime | None:
+        """Log each text with its fate (once per sid); returns the last auto-responder sent."""
+        for item in request.texts:
+            fate = dispositions[item.text.message_sid]
+            db.insert_once(self._engine, row=_log_row(request.conversation_id, item, fate))
+        return db.last_sent_at(
+            self._engine, conversation_id=request.conversation_id, kind=AUTO_RESPONDER_KIND
         )
 
     @activity.defn
