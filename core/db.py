@@ -33,7 +33,8 @@ OUTSIDE_KINDS = ("campaign", "flow", "other")
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (file made on demand, WAL) or PostgreSQL, with the tables created."""
     connect_args: dict[str, Any] = {}
-    if url.startswith("sqlite"):
+    is_sqlite = url.startswith("sqlite")
+    if is_sqlite:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -41,9 +42,8 @@ def make_engine(url: str) -> Engine:
         connect_args = {"check_same_thread": False, "timeout": 30}
     # A server's connections can drop while pooled; a SQLite file's cannot, and the ping
     # before every checkout cost a query each time.
-    is_server = not url.startswith("sqlite")
-    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=is_server)
-    if url.startswith("sqlite"):
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not is_sqlite)
+    if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     SQLModel.metadata.create_all(engine)
     return engine
@@ -103,13 +103,6 @@ def known_sids(engine: Engine, *, provider_sids: Sequence[str]) -> set[str]:
             select(MessageLog.provider_sid).where(col(MessageLog.provider_sid).in_(provider_sids))
         ).all()
         return {sid for sid in rows if sid is not None}
-
-
-def find_by_sid(engine: Engine, *, provider_sid: str) -> MessageLog | None:
-    with Session(engine) as session:
-        return session.exec(
-            select(MessageLog).where(MessageLog.provider_sid == provider_sid)
-        ).first()
 
 
 def begin_send(engine: Engine, *, message: MessageLog) -> tuple[MessageLog, bool]:
