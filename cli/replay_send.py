@@ -31,6 +31,7 @@ from temporalio.client import Client
 
 from cli.replay_events import AgentComment, AgentEvent, InboundText, OutboundText, Recorded
 from cli.replay_run import Outcome
+from clients.errors import parse_retry_after
 from clients.zendesk import auth_header
 from core import db
 from core.conversation import conversation_id
@@ -141,7 +142,7 @@ class HttpSender:
                 # webhooks are idempotent, so sending again is safe.
                 if attempt == ATTEMPTS:
                     raise
-                await asyncio.sleep(0.2 * 2.0**attempt)
+                await asyncio.sleep(_backoff(attempt))
                 continue
             if response.is_success:
                 return response
@@ -287,10 +288,12 @@ def _said(response: httpx.Response) -> str:
 
 
 def _retry_after(response: httpx.Response, attempt: int) -> float:
-    try:
-        return min(float(response.headers.get("Retry-After", "")), 30.0)
-    except ValueError:
-        return 0.2 * 2.0**attempt
+    asked = parse_retry_after(response.headers.get("Retry-After"))
+    return _backoff(attempt) if asked is None else min(asked, 30.0)
+
+
+def _backoff(attempt: int) -> float:
+    return 0.2 * 2.0**attempt
 
 
 def stable_id(raw: str, salt: str) -> int:
