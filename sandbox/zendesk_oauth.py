@@ -124,18 +124,30 @@ class OAuthRegistry:
         return self._issue_refresh(client, user_id, grant.scope.split())
 
     def _issue_refresh(self, client: OAuthClient, user_id: int, scopes: list[str]) -> Issued:
+        refresh = self._mint(client, user_id, scopes, REFRESH_TOKEN_SECONDS)
+        self.refresh[refresh.token] = refresh
+        return refresh
+
+    def _mint(
+        self,
+        client: OAuthClient,
+        user_id: int,
+        scopes: list[str],
+        lifetime: int | None,
+        refresh_token: str | None = None,
+    ) -> Issued:
+        """A new token of `client` for `user_id`, valid `lifetime` seconds (None: forever)."""
         now = self._clock()
-        refresh = Issued(
+        return Issued(
             id=self._new_id(),
             token=_new_token(),
             client=client.identifier,
             user_id=user_id,
             scopes=scopes,
             created_at=now,
-            expires_at=now + REFRESH_TOKEN_SECONDS,
+            expires_at=None if lifetime is None else now + lifetime,
+            refresh_token=refresh_token,
         )
-        self.refresh[refresh.token] = refresh
-        return refresh
 
     def grant(self, body: dict[str, Any]) -> dict[str, Any]:
         """Answer `POST /oauth/tokens`.
@@ -198,16 +210,8 @@ class OAuthRegistry:
                 raise OAuthRefusal(
                     400, "invalid_request", "expires_in must be between 300 and 172800 seconds"
                 )
-        now = self._clock()
-        access = Issued(
-            id=self._new_id(),
-            token=_new_token(),
-            client=client.identifier,
-            user_id=user_id,
-            scopes=scopes,
-            created_at=now,
-            expires_at=None if lifetime is None else now + lifetime,
-            refresh_token=refresh.token if refresh else None,
+        access = self._mint(
+            client, user_id, scopes, lifetime, refresh_token=refresh.token if refresh else None
         )
         self.access[access.token] = access
         answer: dict[str, Any] = {
