@@ -4,7 +4,6 @@ records in `.env` (M2, M3, M14), and idempotent provisioning (M16, M17)."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,7 @@ from tests.helpers.zendesk_setup import (
     client_flags,
     env_settings,
     setup,
-    zendesk_sandbox,
 )
-
-
-@pytest.fixture
-async def zendesk() -> AsyncIterator[Zendesk]:
-    async with zendesk_sandbox() as running:
-        yield running
-
 
 # --- missing and refused answers ------------------------------------------------------------
 

@@ -3,7 +3,6 @@ and role on success, and for each way credentials fail, the sentence that says w
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,7 @@ from tests.helpers.zendesk_setup import (
     Zendesk,
     client_flags,
     setup,
-    zendesk_sandbox,
 )
-
-
-@pytest.fixture
-async def zendesk() -> AsyncIterator[Zendesk]:
-    async with zendesk_sandbox() as running:
-        yield running
 
 
 async def test_success_names_the_user_and_role(
