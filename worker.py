@@ -35,6 +35,7 @@ from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
 from core import temporal
 from core.db import make_engine
+from core.process import configure_logging, tune_gc
 from core.settings import Settings, get_settings
 from workflows.conversation import SmsConversation
 from workflows.ticket_metrics import TicketMetrics
@@ -151,6 +152,7 @@ async def serve(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     async with http_client(settings) as http:
         workers = build_workers(client, settings, http=http, engine=engine)
+        tune_gc()
         running = asyncio.create_task(run_workers(workers))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -167,15 +169,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dev", action="store_true", help="run the whole embedded stack")
     parser.add_argument("--state-dir", default=".smsdesk", help="where --dev keeps its files")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     if args.dev:
         from devstack.stack import run_dev_stack
 
+        configure_logging("INFO")
         asyncio.run(run_dev_stack(args.state_dir))
     else:
-        asyncio.run(serve(get_settings()))
+        settings = get_settings()
+        configure_logging(settings.log_level)
+        asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

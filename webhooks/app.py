@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from core.db import make_engine
+from core.process import configure_logging, tune_gc
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from webhooks import codec, outbound, sms, zendesk
@@ -33,10 +34,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = settings or get_settings()
+        if settings is None:  # deployed (`uvicorn webhooks.app:app`), not inside a test or stack
+            configure_logging(config.log_level)
         client = temporal or await connect(config)
         app.state.receiver = Receiver(
             settings=config, temporal=client, engine=engine or make_engine(config.database_url)
         )
+        if settings is None:
+            tune_gc()
         logging.getLogger(__name__).info("webhooks ready, signalling %s", config.temporal_address)
         yield
 
