@@ -72,6 +72,7 @@ def _accepted_or_503(signal: str, workflow_id: str) -> Iterator[None]:
         raise HTTPException(503, "temporarily unable to accept events; retry later") from exc
 
 
-def receiver(request: Request) -> Receiver:
+async def receiver(request: Request) -> Receiver:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
     context: Receiver = request.app.state.receiver
     return context
