@@ -67,11 +67,14 @@ class CustomerActivities:
     @activity.defn
     async def triage_inbound(self, request: TriageInput) -> TriageResult:
         """Apply keyword consent changes, look up consent, decide and log each text's fate."""
-        phone = request.texts[0].text.customer_phone
-        # The database work runs in two thread hops, not one per statement: at 50 texts a
+        profile = await self._profile(request.texts[0].text.customer_phone)
+        # All the database work in one thread hop, not one per statement: at 50 texts a
         # second, handing work to a thread cost more than SQLite took to do it.
-        recorded = await asyncio.to_thread(self._apply_keywords, phone, request.texts)
-        customer = _context(await self._profile(phone), recorded)
+        return await asyncio.to_thread(self._triage, request, profile)
+
+    def _triage(self, request: TriageInput, profile: KlaviyoProfile | None) -> TriageResult:
+        recorded = self._apply_keywords(request.texts[0].text.customer_phone, request.texts)
+        customer = _context(profile, recorded)
         dispositions = {
             item.text.message_sid: disposition(
                 item.keyword,
@@ -81,11 +84,10 @@ class CustomerActivities:
             )
             for item in request.texts
         }
-        last_auto_response = await asyncio.to_thread(self._log_texts, request, dispositions)
         return TriageResult(
             customer=customer,
             dispositions=dispositions,
-            auto_responder_sent_at=last_auto_response,
+            auto_responder_sent_at=self._log_texts(request, dispositions),
         )
 
     def _apply_keywords(self, phone: str, texts: list[ClassifiedText]) -> Consent | None:
