@@ -35,7 +35,7 @@ from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
 from core import temporal
 from core.db import make_engine
-from core.process import configure_logging, tune_gc
+from core.process import configure_logging
 from core.settings import Settings, get_settings
 from workflows.conversation import SmsConversation
 from workflows.ticket_metrics import TicketMetrics
@@ -152,7 +152,6 @@ async def serve(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     async with http_client(settings) as http:
         workers = build_workers(client, settings, http=http, engine=engine)
-        tune_gc()
         running = asyncio.create_task(run_workers(workers))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

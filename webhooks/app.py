@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from core.db import make_engine
-from core.process import configure_logging, tune_gc
+from core.process import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from webhooks import codec, outbound, sms, zendesk
@@ -40,8 +40,6 @@ def create_app(
         app.state.receiver = Receiver(
             settings=config, temporal=client, engine=engine or make_engine(config.database_url)
         )
-        if settings is None:
-            tune_gc()
         logging.getLogger(__name__).info("webhooks ready, signalling %s", config.temporal_address)
         yield
 
