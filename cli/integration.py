@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 
 from cli.common import temporal_client
 from cli.conversation import post_agent_comment, post_inbound_text
@@ -40,6 +40,8 @@ from devstack.sandboxes import DEMO_PROFILES
 
 DEMO_CUSTOMER = str(DEMO_PROFILES[0]["phone_number"])
 QUERY_TIMEOUT = timedelta(seconds=3)
+# How many of the conversation's latest runs to search for the test text (see `_state_holding`).
+RUNS_LOOKED_BACK = 5
 
 
 @dataclass
@@ -72,23 +74,45 @@ class Run:
         base = self.settings.temporal_ui_url.rstrip("/")
         return f"{base}/namespaces/{self.settings.temporal_namespace}/workflows/{self.workflow_id}"
 
-    def handle(self) -> WorkflowHandle[Any, Any]:
-        return self.temporal.get_workflow_handle(self.workflow_id)
 
-
-async def _state(run: Run) -> dict[str, Any]:
-    view: dict[str, Any] = await run.handle().query("state", rpc_timeout=QUERY_TIMEOUT)
+async def _state(run: Run, run_id: str | None = None) -> dict[str, Any]:
+    handle = run.temporal.get_workflow_handle(run.workflow_id, run_id=run_id)
+    view: dict[str, Any] = await handle.query("state", rpc_timeout=QUERY_TIMEOUT)
     return view
 
 
-async def _poll(run: Run, done: Any) -> tuple[dict[str, Any] | None, Exception | None]:
-    """Query the conversation until `done(view)` or the timeout; the last view and error."""
+async def _state_holding(run: Run, key: str) -> dict[str, Any]:
+    """The conversation as seen by the newest run that received the event `key`.
+
+    A conversation without a ticket completes once it has handled a text, and a later event
+    (the delivery report of the auto-responder it just sent, say) starts a fresh run that never
+    saw the text: querying the workflow id alone would then wait for the text in vain. A run
+    continued-as-new carries its seen ids, so the newest run that has the key is the current one.
+    """
+    latest = await _state(run)
+    if key in latest["state"]["seen_ids"]:
+        return latest
+    query = f'WorkflowId = "{run.workflow_id}"'
+    executions = [e async for e in run.temporal.list_workflows(query, limit=RUNS_LOOKED_BACK)]
+    for execution in sorted(executions, key=lambda e: e.start_time, reverse=True):
+        view = await _state(run, execution.run_id)
+        if key in view["state"]["seen_ids"]:
+            return view
+    return latest
+
+
+async def _poll(
+    run: Run, done: Any, *, holding: str | None = None
+) -> tuple[dict[str, Any] | None, Exception | None]:
+    """Query the conversation (the run that received the event `holding`, if given) until
+    `done(view)` or the timeout; the last view and error."""
     deadline = asyncio.get_running_loop().time() + run.timeout
     view: dict[str, Any] | None = None
     error: Exception | None = None
     while True:
         try:
-            view, error = await _state(run), None
+            view = await (_state(run) if holding is None else _state_holding(run, holding))
+            error = None
             if done(view):
                 return view, None
         except Exception as exc:  # not started yet, no worker to answer, a new run starting
@@ -145,7 +169,7 @@ async def hop_ticket(run: Run, sid: str) -> tuple[Hop, dict[str, Any] | None]:
         state = view["state"]
         return key in state["seen_ids"] and not view["queued"] and not view["busy"]
 
-    view, error = await _poll(run, handled)
+    view, error = await _poll(run, handled, holding=key)
     state = view["state"] if view else None
     if view is None or not handled(view):
         hop.passed = False

@@ -17,9 +17,16 @@ async def run(stack: Stack, *argv: str) -> int:
     return code
 
 
-async def test_send_sms_agent_reply_and_state(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_send_sms_agent_reply_and_state(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
     customer = await stack.new_customer()
-    assert await run(stack, "send-sms", "--from", customer, "--to", ACCOUNT_NUMBER, "Where is my order?") == 0
+    assert (
+        await run(
+            stack, "send-sms", "--from", customer, "--to", ACCOUNT_NUMBER, "Where is my order?"
+        )
+        == 0
+    )
     ticket = await first_ticket(stack, customer)
     assert await run(stack, "agent-reply", str(ticket["id"]), "It ships today") == 0
     texts = await eventually(lambda: stack.texts_to(customer))
@@ -32,7 +39,9 @@ async def test_send_sms_agent_reply_and_state(stack: Stack, capsys: pytest.Captu
     assert view["state"]["ticket_id"] == ticket["id"] and view["state"]["replies_sent"] == 1
 
 
-async def test_listings_show_the_sandboxes(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_listings_show_the_sandboxes(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
     customer = await stack.new_customer()
     await run(stack, "send-sms", "--from", customer, "--to", ACCOUNT_NUMBER, "Hi")
     await first_ticket(stack, customer)

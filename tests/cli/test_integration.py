@@ -5,17 +5,21 @@ running product honours (M2, M3)."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 import starter
+from cli.integration import Run, hop_ticket
 from devstack.sandboxes import ZENDESK_WEBHOOK_SECRET
 from sandbox.signing import zendesk_headers
-from tests.helpers.stack import Stack, running_stack
+from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
 
 
 async def check(stack: Stack, *argv: str) -> int:
@@ -82,6 +86,37 @@ async def test_a_customer_without_consent_gets_no_ticket_and_is_told_why(
     lines = hop_lines(capsys.readouterr().out)
     assert lines[1].startswith("[FAIL] ticket created: the text was handled but opened no ticket")
     assert f"is {customer} a consented SMS subscriber (M12)" in lines[1]
+
+
+async def test_the_text_is_found_in_its_run_after_a_delivery_report_started_another(
+    stack: Stack,
+) -> None:
+    """A conversation without a ticket completes once the text is handled; a delivery report
+    of the auto-responder arriving after that starts a fresh run that never saw the text. The
+    hop looks back to the run that did instead of waiting for the text in vain."""
+    await stack.http.post(stack.url("twilio", "/_sandbox/config"), json={"webhooks_enabled": False})
+    customer = await stack.new_customer(consent="NEVER_SUBSCRIBED")
+    sid = "SM" + uuid.uuid4().hex
+    assert (await stack.text(customer, "Hello?", sid=sid)).status_code == 200
+
+    async def completed() -> bool | None:
+        status = (await stack.conversation(customer).describe()).status
+        return status is WorkflowExecutionStatus.COMPLETED or None
+
+    await eventually(completed)
+    [auto_responder] = await stack.texts_to(customer)
+    assert (await stack.delivery_report(auto_responder, "delivered")).status_code == 200
+
+    async def fresh_run() -> bool | None:
+        view: dict[str, Any] = await stack.conversation(customer).query("state")
+        return view["state"]["seen_ids"] == [f"delivery:{auto_responder['sid']}:delivered"] or None
+
+    await eventually(fresh_run)
+    run = Run(stack.settings, stack.http, stack.client, ACCOUNT_NUMBER, customer, 10, None)
+    hop, view = await hop_ticket(run, sid)
+    assert hop.passed is False
+    assert hop.detail.startswith("the text was handled but opened no ticket"), hop.detail
+    assert view is not None and f"sms:{sid}" in view["state"]["seen_ids"]
 
 
 async def test_a_wrong_webhook_address_fails_the_first_hop(
