@@ -102,6 +102,7 @@ def build_workers(
             sms.record_delivery,
             records.record_outbound,
             records.record_attribution,
+            records.latest_ticket,
             metrics.send_metric_event,
         ],
     )

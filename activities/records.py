@@ -1,5 +1,6 @@
-"""Activities that only write the product database: texts sent from elsewhere (M10, M11) and
-attributions (M18). Idempotent by construction: each row has a unique natural key."""
+"""Activities on the product database alone: texts sent from elsewhere (M10, M11), attributions
+(M18) and the conversation's last ticket. The writes are idempotent by construction: each row
+has a unique natural key."""
 
 from __future__ import annotations
 
@@ -36,6 +37,15 @@ class Recorded(BaseModel):
     new: bool
 
 
+class LatestTicketInput(BaseModel):
+    conversation_id: str
+
+
+class LatestTicket(BaseModel):
+    #: The newest ticket smsdesk opened for the conversation; None if it never had one.
+    ticket_id: int | None
+
+
 class RecordActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -66,3 +76,10 @@ class RecordActivities:
         attribution = Attribution(**request.model_dump())
         new = await asyncio.to_thread(db.insert_once, self._engine, row=attribution)
         return Recorded(new=new)
+
+    @activity.defn
+    async def latest_ticket(self, request: LatestTicketInput) -> LatestTicket:
+        link = await asyncio.to_thread(
+            db.latest_ticket, self._engine, conversation_id=request.conversation_id
+        )
+        return LatestTicket(ticket_id=link.ticket_id if link else None)

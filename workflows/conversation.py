@@ -22,6 +22,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.records import LatestTicketInput, RecordActivities
     from activities.zendesk import RecallInput, ZendeskActivities
     from core.conversation import (
         FAILED_EVENTS_LIMIT,
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calls import Calls
     from workflows.customer_texts import CustomerTexts
     from workflows.tickets import TicketKeeper
+    from workflows.versions import LOCAL_READS, RECALL_ONLY_A_KNOWN_TICKET
 
 
 #: A burst becomes one comment; these bound it (10,000 texts still fit in 25 updates).
@@ -242,6 +244,19 @@ class SmsConversation:
             del self._state.failed[:-FAILED_EVENTS_LIMIT]
 
     async def _recall(self) -> None:
+        """Learn the conversation's last ticket and its real status (a text after a closed
+        ticket opens a follow-up, M7). A conversation that never had a ticket (a new customer,
+        or one who only got the auto-responder) learns that from the database alone: no
+        activity on the Zendesk queue, whose rate limit is the account's budget (B5)."""
+        if workflow.patched(RECALL_ONLY_A_KNOWN_TICKET):
+            known = await self._calls.read(
+                RecordActivities.latest_ticket,
+                LatestTicketInput(conversation_id=self._request.conversation_id),
+                patch=LOCAL_READS,
+            )
+            if known.ticket_id is None:
+                self._state.recalled = True
+                return
         recalled = await self._calls.zendesk(
             ZendeskActivities.recall_latest_ticket,
             RecallInput(conversation_id=self._request.conversation_id),

@@ -10,3 +10,5 @@ Keep an id while any run started before its deploy is still open (a visibility q
 LOCAL_READS = "local-reads-1"
 #: The ticket's search attributes are upserted only when they change.
 SKIP_UNCHANGED_SEARCH_ATTRIBUTES = "skip-unchanged-search-attributes-1"
+#: A fresh run asks Zendesk for its last ticket only when the database knows one.
+RECALL_ONLY_A_KNOWN_TICKET = "recall-only-a-known-ticket-1"

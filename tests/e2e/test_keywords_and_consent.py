@@ -65,6 +65,30 @@ async def test_sender_without_consent_gets_the_auto_responder_once(stack: Stack)
         assert [t["body"] for t in texts] == [stack.settings.auto_responder_text]
 
 
+async def test_a_conversation_that_never_had_a_ticket_spends_none_of_the_zendesk_budget(
+    stack: Stack,
+) -> None:
+    """Each fresh run learns from the database that there is no ticket to recall: nothing runs
+    on the Zendesk queue, whose rate limit is the account's budget (B5)."""
+    customer = await stack.new_customer(consent="NEVER_SUBSCRIBED")
+    for body in ("Hi, who is this?", "Hello??"):
+        await stack.text(customer, body)
+        await stack.settled(customer)
+        await stack.conversation(customer).result()
+    workflow_id = stack.conversation(customer).id
+    runs = [e.run_id async for e in stack.client.list_workflows(f'WorkflowId = "{workflow_id}"')]
+    assert len(runs) >= 2
+    queues = [
+        event.activity_task_scheduled_event_attributes.task_queue.name
+        for run_id in runs
+        for event in (
+            await stack.client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        ).events
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert queues and stack.settings.zendesk_task_queue not in queues, queues
+
+
 async def test_texts_from_before_the_sync_was_switched_on_are_never_ticketed(
     temporal_env,
     engine: Engine,  # type: ignore[no-untyped-def]

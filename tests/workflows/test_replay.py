@@ -85,6 +85,8 @@ SCENARIOS = {
     "conversation_texts_on_open_ticket": _texts_on_an_open_ticket,
     # After workflows/versions.py LOCAL_READS and SKIP_UNCHANGED_SEARCH_ATTRIBUTES.
     "conversation_texts_on_open_ticket_v2": _texts_on_an_open_ticket,
+    # After RECALL_ONLY_A_KNOWN_TICKET: a first run recalls from the database alone.
+    "conversation_texts_on_open_ticket_v3": _texts_on_an_open_ticket,
 }
 
 
