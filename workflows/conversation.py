@@ -23,7 +23,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import LatestTicketInput, RecordActivities
-    from activities.zendesk import RecallInput, ZendeskActivities
+    from activities.zendesk import RecallInput, TicketLookupInput, ZendeskActivities
     from core.conversation import (
         FAILED_EVENTS_LIMIT,
         SEEN_IDS_LIMIT,
@@ -248,19 +248,25 @@ class SmsConversation:
         ticket opens a follow-up, M7). A conversation that never had a ticket (a new customer,
         or one who only got the auto-responder) learns that from the database alone: no
         activity on the Zendesk queue, whose rate limit is the account's budget (B5)."""
-        if workflow.patched(RECALL_ONLY_A_KNOWN_TICKET):
-            known = await self._calls.read(
-                RecordActivities.latest_ticket,
-                LatestTicketInput(conversation_id=self._request.conversation_id),
-                patch=LOCAL_READS,
+        if not workflow.patched(RECALL_ONLY_A_KNOWN_TICKET):
+            # Runs started before the patch: one Zendesk activity reads the database and then
+            # the ticket.
+            recalled = await self._calls.zendesk(
+                ZendeskActivities.recall_latest_ticket,
+                RecallInput(conversation_id=self._request.conversation_id),
             )
-            if known.ticket_id is None:
-                self._state.recalled = True
-                return
-        recalled = await self._calls.zendesk(
-            ZendeskActivities.recall_latest_ticket,
-            RecallInput(conversation_id=self._request.conversation_id),
+            self._state.recalled = True
+            if recalled.ticket is not None:
+                self._tickets.set_ticket(recalled.ticket)
+            return
+        known = await self._calls.read(
+            RecordActivities.latest_ticket,
+            LatestTicketInput(conversation_id=self._request.conversation_id),
+            patch=LOCAL_READS,
         )
+        if known.ticket_id is not None:
+            ticket = await self._calls.zendesk(
+                ZendeskActivities.get_ticket_status, TicketLookupInput(ticket_id=known.ticket_id)
+            )
+            self._tickets.set_ticket(ticket)
         self._state.recalled = True
-        if recalled.ticket is not None:
-            self._tickets.set_ticket(recalled.ticket)

@@ -94,6 +94,28 @@ async def test_a_text_after_a_closed_ticket_opens_a_follow_up(stack: Stack) -> N
     assert public_bodies(follow_up)[0].startswith("A new problem")
 
 
+async def test_a_fresh_run_recalls_the_closed_ticket_and_opens_a_follow_up(stack: Stack) -> None:
+    """Once its ticket closed the conversation's run ends; the next text starts a fresh run,
+    which must learn the ticket from the database and its status from Zendesk (M7)."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "First problem")
+    ticket = await first_ticket(stack, customer)
+    await stack.set_status(ticket["id"], "closed")
+    await stack.settled(customer)
+    await stack.conversation(customer).result()
+
+    await stack.text(customer, "A new problem")
+    original, follow_up = await eventually(lambda: _at_least(stack, customer, 2))
+    assert follow_up["via"]["source"]["from"]["ticket_id"] == ticket["id"]
+    history = await stack.conversation(customer).fetch_history()
+    recalled = [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert recalled[0] == "get_ticket_status", recalled
+
+
 async def test_zendesk_saying_closed_wins_over_what_the_conversation_remembers(
     stack: Stack,
 ) -> None:
