@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from sandbox.delivery import DeliveryConfig, WebhookDeliverer
+from sandbox.delivery import DeliveryConfig, RetryPolicy, WebhookDeliverer
 from sandbox.faults import FaultBoard
 
 DataT = TypeVar("DataT", bound=BaseModel)
@@ -80,11 +80,12 @@ class WebhookState(SandboxState[DataT], Generic[DataT, ConfigT]):
         state_file: Path | None,
         config: ConfigT,
         transport: httpx.AsyncBaseTransport | None,
+        policy: RetryPolicy,
     ) -> None:
         super().__init__(fresh, state_file)
         self.config = config
         self._initial_config = config.model_copy()
-        self.deliverer = WebhookDeliverer(config, self.rng, transport=transport)
+        self.deliverer = WebhookDeliverer(config, self.rng, policy, transport=transport)
 
     async def deliveries_idle(self) -> None:
         """Wait until every webhook queued so far was delivered or given up on."""

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import httpx
 from pydantic import BaseModel
 
-from sandbox.delivery import DeliveryConfig
+from sandbox.delivery import TWILIO_POLICY, DeliveryConfig
 from sandbox.e164 import E164
 from sandbox.segments import segment_count
 from sandbox.service import ApiError
@@ -94,7 +94,7 @@ class TwilioState(WebhookState[TwilioData, TwilioConfig]):
         state_file: Path | None,
         transport: httpx.AsyncBaseTransport | None,
     ) -> None:
-        super().__init__(TwilioData, state_file, config, transport)
+        super().__init__(TwilioData, state_file, config, transport, TWILIO_POLICY)
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.owned_numbers = None if owned_numbers is None else frozenset(owned_numbers)

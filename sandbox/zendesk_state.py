@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from sandbox import zendesk_users
+from sandbox.delivery import ZENDESK_POLICY
 from sandbox.signing import zendesk_headers
 from sandbox.state import WebhookState
 from sandbox.zendesk_model import (
@@ -83,7 +84,11 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         self.base_url = f"https://{subdomain}.zendesk.com"
         self._recent_requests: deque[float] = deque()
         super().__init__(
-            lambda: ZendeskData.seeded(self.now(), api_email), state_file, config, transport
+            lambda: ZendeskData.seeded(self.now(), api_email),
+            state_file,
+            config,
+            transport,
+            ZENDESK_POLICY,
         )
 
     def now(self) -> int:

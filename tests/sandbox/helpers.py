@@ -33,18 +33,22 @@ class Received:
 
 class Receiver:
     """Plays the product's webhook endpoints: records every request, and answers with the
-    statuses queued in `answers` first (to make the sandbox retry), then 200."""
+    statuses queued in `answers` first (to make the sandbox retry), then 200; the first
+    answers wait the seconds queued in `stalls` (to make the sandbox time out)."""
 
     def __init__(self) -> None:
         self.app = FastAPI()
         self.received: list[Received] = []
         self.answers: list[int] = []
+        self.stalls: list[float] = []
 
         @self.app.post("/{path:path}")
         async def receive(request: Request) -> Response:
             self.received.append(
                 Received(str(request.url), dict(request.headers), await request.body())
             )
+            if self.stalls:
+                await asyncio.sleep(self.stalls.pop(0))
             return Response(status_code=self.answers.pop(0) if self.answers else 200)
 
     def events(self) -> list[dict[str, Any]]:

@@ -139,7 +139,7 @@ async def test_forced_close_is_announced_as_a_system_change(
 async def test_failed_deliveries_are_retried_until_accepted(
     zendesk: httpx.AsyncClient, zendesk_app: FastAPI, receiver: Receiver
 ) -> None:
-    receiver.answers = [503, 429]
+    receiver.answers = [503, 429, 409]
     await zendesk.post("/api/v2/tickets", json={"ticket": {"comment": {"body": "hi"}}})
     deliveries = (await zendesk.post("/_sandbox/flush")).json()["deliveries"]
     assert deliveries[0] | {"id": 0} == {
@@ -147,13 +147,26 @@ async def test_failed_deliveries_are_retried_until_accepted(
         "url": ZENDESK_HOOK,
         "label": "zen:event-type:ticket.created",
         "duplicate": False,
-        "attempts": 3,
+        "attempts": 4,
         "status": 200,
         "outcome": "delivered",
         "error": None,
+        "error_code": None,
     }
     assert [d["outcome"] for d in deliveries] == ["delivered", "delivered"]
-    assert len(receiver.received) == 4
+    assert len(receiver.received) == 5
+
+
+async def test_zendesk_gives_up_after_three_retries(
+    zendesk: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    receiver.answers = [500, 502, 503, 504, 500]
+    await zendesk.post("/api/v2/tickets", json={"ticket": {"comment": {"body": "hi"}}})
+    first, second = (await zendesk.post("/_sandbox/flush")).json()["deliveries"]
+    assert (first["outcome"], first["attempts"], first["status"]) == ("failed", 4, 504)
+    assert (first["error"], first["error_code"]) == ("HTTP 504", None)
+    assert (second["outcome"], second["attempts"]) == ("delivered", 2), "the next one is sent"
+    assert len(receiver.received) == 6
 
 
 async def test_a_refused_delivery_is_not_retried(
@@ -165,7 +178,7 @@ async def test_a_refused_delivery_is_not_retried(
     assert (first["outcome"], first["attempts"], first["status"]) == ("rejected", 1, 401)
 
 
-async def test_unreachable_receiver_fails_after_five_attempts() -> None:
+async def test_unreachable_receiver_fails_after_four_attempts() -> None:
     from sandbox import create_zendesk_app
 
     def refuse(request: httpx.Request) -> httpx.Response:
@@ -175,7 +188,7 @@ async def test_unreachable_receiver_fails_after_five_attempts() -> None:
         webhook_url=ZENDESK_HOOK, webhook_transport=httpx.MockTransport(refuse)
     )
     state = app.state.sandbox
-    state.deliverer.retry_delays = (0, 0, 0, 0)
+    state.update_config({"retry_delays": [0, 0, 0]})
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app),
@@ -185,7 +198,7 @@ async def test_unreachable_receiver_fails_after_five_attempts() -> None:
             await client.post("/api/v2/tickets", json={"ticket": {"comment": {"body": "hi"}}})
         await state.deliveries_idle()
         first = state.deliverer.records[0]
-        assert (first.outcome, first.attempts, first.status) == ("failed", 5, None)
+        assert (first.outcome, first.attempts, first.status) == ("failed", 4, None)
         assert "ConnectError" in str(first.error)
     finally:
         await state.aclose()
