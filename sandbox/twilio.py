@@ -76,6 +76,19 @@ def _sent_on_filters(message: Message, params: QueryParams) -> bool:
     return True
 
 
+def _page_start(found: list[Message], token: str | None, page: int, size: int) -> int:
+    """Where a page starts: right after the message a `PA<sid>` token names, `size` messages
+    before the one a `PB<sid>` token names, else at `Page` * size."""
+    if token is None:
+        return page * size
+    for index, message in enumerate(found):
+        if token == f"PA{message.sid}":
+            return index + 1
+        if token == f"PB{message.sid}":
+            return max(index - size, 0)
+    raise TwilioError(400, 20001, f"Invalid PageToken: {token}")
+
+
 def _add_api_routes(app: FastAPI, state: TwilioState) -> None:
     """The Messages API."""
 
@@ -102,7 +115,12 @@ def _add_api_routes(app: FastAPI, state: TwilioState) -> None:
 
     @app.get("/2010-04-01/Accounts/{account_sid}/Messages.json")
     async def list_messages(account_sid: str, request: Request) -> dict[str, Any]:
-        """Newest first, filtered by To, From and the DateSent bounds, in pages."""
+        """Newest first, filtered by To, From and the DateSent bounds, in pages.
+
+        Like Twilio's, `next_page_uri` carries a `PageToken` naming the last message shown,
+        and the next page starts after that message: texts arriving meanwhile (on top of the
+        list) neither shift a message onto a second page nor push one past it.
+        """
         own_account(account_sid)
         params = request.query_params
         try:
@@ -110,31 +128,41 @@ def _add_api_routes(app: FastAPI, state: TwilioState) -> None:
             page = max(int(params.get("Page", "0")), 0)
         except ValueError as exc:
             raise TwilioError(400, 20001, "PageSize and Page must be integers") from exc
+        newest_first = sorted(
+            enumerate(state.data.messages), key=lambda pair: (pair[1].date_created, pair[0])
+        )
         found = [
             m
-            for m in reversed(state.data.messages)
+            for _, m in reversed(newest_first)
             if params.get("To", m.to) == m.to
             and params.get("From", m.from_number) == m.from_number
             and _sent_on_filters(m, params)
         ]
-        shown = found[page * size : (page + 1) * size]
+        first = _page_start(found, params.get("PageToken"), page, size)
+        shown = found[first : first + size]
         kept = [
             (k, v) for k, v in params.multi_items() if k not in {"Page", "PageSize", "PageToken"}
         ]
 
-        def uri(number: int) -> str:
-            return f"{request.url.path}?{urlencode([*kept, ('PageSize', size), ('Page', number)])}"
+        def uri(number: int, token: str | None = None) -> str:
+            query = [*kept, ("PageSize", size), ("Page", number)]
+            if token is not None:
+                query.append(("PageToken", token))
+            return f"{request.url.path}?{urlencode(query)}"
 
+        more = len(found) > first + size
         return {
             "messages": [state.message_json(m) for m in shown],
             "page": page,
             "page_size": size,
             "start": page * size,
             "end": page * size + max(len(shown) - 1, 0),
-            "uri": uri(page),
+            "uri": uri(page, params.get("PageToken")),
             "first_page_uri": uri(0),
-            "next_page_uri": uri(page + 1) if len(found) > (page + 1) * size else None,
-            "previous_page_uri": uri(page - 1) if page > 0 else None,
+            "next_page_uri": uri(page + 1, f"PA{shown[-1].sid}") if more else None,
+            "previous_page_uri": uri(max(page - 1, 0), f"PB{shown[0].sid}")
+            if first > 0 and shown
+            else None,
         }
 
     @app.get("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json")
