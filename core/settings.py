@@ -131,6 +131,16 @@ class Settings(BaseSettings):
         default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"]
     )
 
+    # Durable intake (B9): how long a webhook waits for Temporal before journaling its event
+    # instead (Twilio gives up after 15 s and never re-sends), and how long after a failure
+    # the webhooks journal straight away rather than making each caller wait that long again.
+    intake_signal_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
+    intake_suspect_seconds: float = Field(default=5.0, ge=0)
+    # Reconciler (B1, B10): the `smsdesk-reconcile` schedule's period (ISO 8601, e.g. PT5M).
+    reconcile_interval: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    #: Texts younger than this are left to their webhook, which may still be on its way.
+    reconcile_settle_seconds: float = Field(default=15.0, ge=0)
+
     http_timeout_seconds: float = 10.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

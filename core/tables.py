@@ -90,3 +90,48 @@ class Attribution(SQLModel, table=True):
     name: str | None = None
     ticket_id: int | None = None
     attributed_at: datetime = Field(default_factory=utcnow)
+
+
+class IntakeEvent(SQLModel, table=True):
+    """An event a webhook accepted while Temporal could not take it at once (B9).
+
+    The row is the event's durable home until the forwarder hands it to its workflow and
+    deletes it. `id` gives the arrival order; `dedupe_key` (workflow id + the event's own
+    dedupe id) makes a redelivered webhook a no-op while its first copy still waits here.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(index=True)
+    #: `signal_with_start` (a conversation), `signal` (a running workflow) or `start`
+    #: (a TicketMetrics workflow).
+    action: str
+    dedupe_key: str = Field(unique=True)
+    #: The conversation's two numbers, which signal-with-start needs to build its input.
+    sender_number: str | None = None
+    customer_phone: str | None = None
+    #: The signal's event or the workflow's input, as JSON.
+    payload: str
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class IntakeClaim(SQLModel, table=True):
+    """Which forwarder is handing one workflow's journaled events over, until when.
+
+    One claimant per workflow keeps its events in order across several forwarders (webhook
+    replicas); the lease lets another take over when a claimant dies.
+    """
+
+    workflow_id: str = Field(primary_key=True)
+    owner: str
+    expires_at: datetime
+
+
+class ReconcileCursor(SQLModel, table=True):
+    """How far the reconciler has read a source (B1, B10): Zendesk's ticket events, the SMS
+    provider's Messages list."""
+
+    source: str = Field(primary_key=True)
+    position: datetime
+    updated_at: datetime = Field(default_factory=utcnow)

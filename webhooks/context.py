@@ -1,26 +1,23 @@
-"""What every receiver needs: settings, the Temporal client and the database engine."""
+"""What every receiver needs: settings, the database engine and the intake door to Temporal."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import ParamSpec, TypeVar
 
 from fastapi import HTTPException, Request
-from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.service import RPCError
 
-from core.conversation import WORKFLOW_NAME, ConversationInput
+from core.messages import ConversationEvent
 from core.settings import Settings
+from core.ticket_metrics import TicketMetricsInput
+from intake.door import Door, Outcome, Unavailable
+from intake.handoff import Handoff
 
-log = logging.getLogger(__name__)
-SIGNAL_TIMEOUT = timedelta(seconds=10)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -30,32 +27,32 @@ class Receiver:
     settings: Settings
     temporal: Client
     engine: Engine
+    door: Door
 
     async def signal_conversation(
-        self, *, sender_number: str, customer_phone: str, signal: str, payload: BaseModel
-    ) -> str:
-        """Signal-with-start the conversation; returns once Temporal has accepted the signal,
-        so a 2xx to the provider means the event is durable."""
-        start = ConversationInput.for_numbers(sender_number, customer_phone, self.settings)
-        with _accepted_or_503(signal, start.conversation_id):
-            await self.temporal.start_workflow(
-                WORKFLOW_NAME,
-                start,
-                id=start.conversation_id,
-                task_queue=self.settings.temporal_task_queue,
-                start_signal=signal,
-                start_signal_args=[payload],
-                # Answer before the provider gives up on us (Twilio waits 15 s).
-                rpc_timeout=SIGNAL_TIMEOUT,
-            )
-        return start.conversation_id
+        self, *, sender_number: str, customer_phone: str, event: ConversationEvent
+    ) -> Outcome:
+        """Hand the event to its conversation (started if need be); returns once the event
+        is durable, so a 2xx to the provider keeps its promise."""
+        handoff = Handoff.conversation_event(
+            event,
+            sender_number=sender_number,
+            customer_phone=customer_phone,
+            settings=self.settings,
+        )
+        with _durable_or_503():
+            return await self.door.hand_over(handoff)
 
-    async def signal_running(self, workflow_id: str, *, signal: str, payload: BaseModel) -> None:
-        """Signal a conversation known to be running; 503 (the sender retries) if it is not."""
-        with _accepted_or_503(signal, workflow_id):
-            await self.temporal.get_workflow_handle(workflow_id).signal(
-                signal, payload, rpc_timeout=SIGNAL_TIMEOUT
+    async def signal_running(self, workflow_id: str, *, event: ConversationEvent) -> Outcome:
+        """Hand the event to a conversation known to be running, by its workflow id."""
+        with _durable_or_503():
+            return await self.door.hand_over(
+                Handoff.running_conversation_event(event, workflow_id=workflow_id)
             )
+
+    async def start_ticket_metrics(self, request: TicketMetricsInput) -> Outcome:
+        with _durable_or_503():
+            return await self.door.hand_over(Handoff.ticket_metrics(request))
 
     async def in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking database call off the event loop."""
@@ -63,12 +60,12 @@ class Receiver:
 
 
 @contextmanager
-def _accepted_or_503(signal: str, workflow_id: str) -> Iterator[None]:
-    """Not accepted by Temporal means not acknowledged: a 503 makes the provider retry."""
+def _durable_or_503() -> Iterator[None]:
+    """Not durable means not acknowledged: the sender may still try again, and if it does not,
+    the reconciler finds the event at its source."""
     try:
         yield
-    except RPCError as exc:
-        log.error("Temporal refused %s for %s: %s", signal, workflow_id, exc)
+    except Unavailable as exc:
         raise HTTPException(503, "temporarily unable to accept events; retry later") from exc
 
 

@@ -69,7 +69,5 @@ async def outbound(
         body=sent.body,
         sent_at=sent.sent_at,
     )
-    await context.signal_conversation(
-        sender_number=sender, customer_phone=customer, signal="outbound_sms", payload=text
-    )
+    await context.signal_conversation(sender_number=sender, customer_phone=customer, event=text)
     return {"status": "accepted"}

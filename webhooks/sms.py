@@ -77,9 +77,7 @@ async def inbound(
         media_urls=[form[f"MediaUrl{i}"] for i in range(media_count) if form.get(f"MediaUrl{i}")],
         received_at=datetime.now(UTC),
     )
-    await context.signal_conversation(
-        sender_number=sender, customer_phone=customer, signal="inbound_sms", payload=text
-    )
+    await context.signal_conversation(sender_number=sender, customer_phone=customer, event=text)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -104,10 +102,7 @@ async def status(
         text_id=row.id,
     )
     await context.signal_conversation(
-        sender_number=row.from_number,
-        customer_phone=row.to_number,
-        signal="delivery_status",
-        payload=report,
+        sender_number=row.from_number, customer_phone=row.to_number, event=report
     )
     return {"status": "accepted"}
 

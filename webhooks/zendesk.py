@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel
 
 from core import db
 from core.conversation import WORKFLOW_ID_PREFIX
 from core.messages import AgentComment, TicketStatusChanged
 from webhooks.context import Receiver, receiver
-from webhooks.metrics import metric_of, start_ticket_metrics
+from webhooks.metrics import metric_of, metrics_input
 from webhooks.parsing import parse
 from webhooks.signatures import check_zendesk
 from webhooks.zendesk_events import (
@@ -50,14 +49,14 @@ async def zendesk_event(
     # With ticket sync switched off at set-up (M2), no metric is started at all.
     metric = metric_of(event, status_change) if context.settings.metrics_sync_enabled else None
     if metric is not None:
-        await start_ticket_metrics(context.temporal, context.settings, event, metric)
+        await context.start_ticket_metrics(metrics_input(event, metric, context.settings))
     answered = {"status": "accepted"} if metric is not None else None
     if event.type not in (COMMENT_ADDED, STATUS_CHANGED):
         reason = f"{event.type} is not handled"
         if not context.settings.metrics_sync_enabled:
             reason = "METRICS_SYNC_ENABLED is off: ticket events are not synced"
         return answered or {"status": "ignored", "reason": reason}
-    signal, payload = conversation_signal(event, status_change)
+    payload = conversation_event(event, status_change)
     if isinstance(payload, AgentComment) and payload.why_not_texted is not None:
         # Most comments on SMS tickets are the customer's texts that smsdesk itself wrote:
         # dropping them here spares the conversation a signal and a workflow task each.
@@ -70,23 +69,20 @@ async def zendesk_event(
         # smsdesk made this ticket (its external_id is the conversation), but the link row is
         # not written yet: a worker died between creating the ticket and recording it. The
         # conversation is running (it is retrying that very step), so signal it directly.
-        await context.signal_running(external_id, signal=signal, payload=payload)
+        await context.signal_running(external_id, event=payload)
         return {"status": "accepted"}
     await context.signal_conversation(
-        sender_number=link.sender_number,
-        customer_phone=link.customer_phone,
-        signal=signal,
-        payload=payload,
+        sender_number=link.sender_number, customer_phone=link.customer_phone, event=payload
     )
     return {"status": "accepted"}
 
 
-def conversation_signal(
+def conversation_event(
     event: ZendeskEvent, status_change: StatusChangedDetail | None
-) -> tuple[str, BaseModel]:
-    """The conversation signal for a comment or status event of an SMS ticket."""
+) -> AgentComment | TicketStatusChanged:
+    """The conversation's event for a comment or status event of an SMS ticket."""
     if status_change is not None:
-        return "ticket_status", TicketStatusChanged(
+        return TicketStatusChanged(
             event_id=event.id,
             ticket_id=event.detail.id,
             status=status_change.current,
@@ -94,7 +90,7 @@ def conversation_signal(
             changed_at=event.time,
         )
     comment = parse(CommentAddedDetail, event.event, what="Zendesk event").comment
-    return "agent_comment", AgentComment(
+    return AgentComment(
         event_id=event.id,
         ticket_id=event.detail.id,
         comment_id=comment.id,

@@ -30,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.conversation import TICKET_UPDATE_BUDGET
 from core.messages import InboundSms
+from intake.door import Door
 from tests.drills.end_state import quiesce
 from tests.drills.harness import WorkerProcess
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
@@ -72,15 +73,19 @@ async def test_ten_thousand_texts_in_one_conversation(
             customer = await stack.new_customer()
             await stack.text(customer, "L00000. hello")
             await eventually(lambda: stack.tickets_of(customer), timeout=60)
-            receiver = Receiver(settings=stack.settings, temporal=stack.client, engine=engine)
+            receiver = Receiver(
+                settings=stack.settings,
+                temporal=stack.client,
+                engine=engine,
+                door=Door(stack.client, engine, stack.settings),
+            )
             first_run = (await stack.conversation(customer).describe()).run_id
 
             async def text(index: int) -> None:
                 await receiver.signal_conversation(
                     sender_number=ACCOUNT_NUMBER,
                     customer_phone=customer,
-                    signal="inbound_sms",
-                    payload=InboundSms(
+                    event=InboundSms(
                         message_sid="SM" + uuid.uuid4().hex,
                         customer_phone=customer,
                         sender_number=ACCOUNT_NUMBER,

@@ -36,6 +36,7 @@ from devstack.sandboxes import (
     serve_sandboxes,
     with_sandboxes,
 )
+from intake import journal
 from webhooks.app import create_app
 from webhooks.signatures import smsdesk_signature, twilio_signature
 from worker import build_workers, run_workers
@@ -244,12 +245,21 @@ class Stack:
         every event it received; returns its state."""
         for service in ("zendesk", "twilio"):
             await self.http.post(self.url(service, "/_sandbox/flush"))
+        await self.intake_drained()
 
         async def idle() -> dict[str, Any] | None:
             view: dict[str, Any] = await self.conversation(customer, sender).query("state")
             return view if view["queued"] == 0 and not view["busy"] else None
 
         return await eventually(idle)
+
+    async def intake_drained(self, timeout: float = 20.0) -> None:
+        """Wait until the webhooks' intake journal has handed every event to Temporal."""
+
+        async def empty() -> bool:
+            return (await asyncio.to_thread(journal.backlog, self.engine)).events == 0
+
+        await eventually(empty, timeout=timeout)
 
     def url(self, service: str, path: str) -> str:
         base = {

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,9 +23,10 @@ from temporalio.worker import Replayer
 
 from core.settings import Settings
 from core.ticket_metrics import WORKFLOW_NAME, Metric, TicketMetricsInput, TicketMetricsResult
+from intake.handoff import Handoff
 from tests.helpers.fake_metrics_apis import KLAVIYO_URL, ZENDESK_URL, FakeApis, ticket_json
 from tests.helpers.klaviyo_schema import event_body_problems
-from webhooks.metrics import start_ticket_metrics
+from webhooks.metrics import metrics_input
 from webhooks.zendesk_events import ZendeskEvent
 from worker import build_workers
 from workflows.ticket_metrics import TicketMetrics
@@ -169,6 +170,13 @@ async def test_second_start_for_the_same_ticket_event_is_a_no_op(harness: Harnes
         }
     )
     client, settings = harness.client, harness.settings
+
+    async def start_ticket_metrics(
+        client: Client, settings: Settings, event: ZendeskEvent, metric: Metric
+    ) -> bool:
+        handoff = Handoff.ticket_metrics(metrics_input(event, metric, settings))
+        return await handoff.deliver(client, settings, timeout=timedelta(seconds=10))
+
     assert await start_ticket_metrics(client, settings, event, Metric.OPENED) is True
     assert await start_ticket_metrics(client, settings, event, Metric.OPENED) is False
     opened = harness.request(Metric.OPENED, settings).workflow_id

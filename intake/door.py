@@ -1,0 +1,105 @@
+"""The door every event comes through: Temporal if it answers quickly, else the journal.
+
+A webhook's 2xx promises the event is durable. Twilio never re-sends an inbound text answered
+with a 5xx or after 15 s, and Zendesk gives up after a few tries, so a slow or absent Temporal
+must not turn into a 503: the event goes to the intake journal instead, and the forwarder
+delivers it later. Only when the database refuses too is the event not durable (`Unavailable`).
+
+Order per workflow: once one of a workflow's events is journaled, the ones after it are
+journaled too until the forwarder has caught up, so they reach the workflow in arrival order.
+After Temporal failed, the door journals everything for a short while instead of making each
+webhook wait out the timeout again; the forwarder finds out when Temporal is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from core.settings import Settings
+from intake import journal
+from intake.handoff import Handoff
+
+log = logging.getLogger(__name__)
+Outcome = Literal["accepted", "journaled", "duplicate"]
+#: Answers that say Temporal is slow or away, not that this one event is wrong.
+TEMPORAL_DOWN = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.UNKNOWN,
+    }
+)
+
+
+class Unavailable(Exception):
+    """Neither Temporal nor the database could take the event: it is not durable."""
+
+
+class Door:
+    def __init__(self, temporal: Client, engine: Engine, settings: Settings) -> None:
+        self.temporal = temporal
+        self.engine = engine
+        self.settings = settings
+        self.timeout = timedelta(seconds=settings.intake_signal_timeout_seconds)
+        self._journal_until = 0.0  # monotonic time until which Temporal is not tried
+
+    async def hand_over(self, handoff: Handoff) -> Outcome:
+        """Make the event durable: accepted by Temporal, or journaled.
+
+        Raises:
+            Unavailable: neither Temporal nor the database took it.
+        """
+        if not self.temporal_suspect():
+            try:
+                waiting = await asyncio.to_thread(
+                    journal.has_waiting, self.engine, workflow_id=handoff.workflow_id
+                )
+            except SQLAlchemyError:
+                waiting = False  # no journal to queue behind; Temporal alone can take it
+            if not waiting:
+                try:
+                    # The client retries an unreachable server on its own, past any
+                    # `rpc_timeout`: only a deadline of ours bounds the caller's wait.
+                    async with asyncio.timeout(self.timeout.total_seconds()):
+                        new = await handoff.deliver(
+                            self.temporal, self.settings, timeout=self.timeout
+                        )
+                    return "accepted" if new else "duplicate"
+                except (RPCError, TimeoutError) as exc:
+                    if not isinstance(exc, RPCError) or exc.status in TEMPORAL_DOWN:
+                        self.suspect_temporal()
+                    log.warning(
+                        "Temporal did not take %s for %s (%s); journaling it",
+                        handoff.action,
+                        handoff.workflow_id,
+                        exc or f"no answer within {self.timeout.total_seconds():g} s",
+                    )
+        return await self.journal(handoff)
+
+    async def journal(self, handoff: Handoff) -> Outcome:
+        try:
+            added = await asyncio.to_thread(journal.add, self.engine, event=handoff.journal_row())
+        except SQLAlchemyError as exc:
+            log.error("intake journal refused %s: %s", handoff.workflow_id, exc)
+            raise Unavailable("neither Temporal nor the product database took the event") from exc
+        return "journaled" if added else "duplicate"
+
+    def temporal_suspect(self) -> bool:
+        return time.monotonic() < self._journal_until
+
+    def suspect_temporal(self) -> None:
+        self._journal_until = time.monotonic() + self.settings.intake_suspect_seconds
+
+    def trust_temporal(self) -> None:
+        self._journal_until = 0.0

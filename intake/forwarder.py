@@ -1,0 +1,138 @@
+"""The forwarder: hands journaled events to Temporal once it answers again.
+
+Each pass claims the workflows whose events have waited longest and delivers each workflow's
+events one by one, oldest first, deleting each once Temporal has it. A claim is a lease in the
+database, so several forwarders (one per webhook replica) share the work on PostgreSQL without
+forwarding an event twice or out of order; one that dies leaves its lease to expire. A
+delivery that is repeated anyway (Temporal took it but the delete was lost) is dropped by the
+workflow, which remembers the ids it has seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+from temporalio.service import RPCError, RPCStatusCode
+
+from core import db
+from core.messages import InboundSms
+from intake import journal
+from intake.door import Door
+from intake.handoff import Handoff
+
+log = logging.getLogger(__name__)
+
+#: Longer than any one delivery may take, so a live claimant never loses its lease.
+LEASE = timedelta(seconds=60)
+DELIVERY_TIMEOUT = timedelta(seconds=10)
+#: Workflows taken per pass, and events per workflow read at a time.
+WORKFLOWS_PER_PASS = 50
+EVENTS_PER_READ = 100
+
+
+class Forwarder:
+    def __init__(self, door: Door, *, idle_seconds: float = 0.5) -> None:
+        self.door = door
+        self.owner = f"forwarder-{uuid.uuid4().hex[:12]}"
+        self.idle_seconds = idle_seconds
+        self.forwarded = 0
+
+    async def run(self) -> None:
+        """Forward until cancelled; a failed pass backs off, up to 10 s between tries."""
+        pause = self.idle_seconds
+        while True:
+            try:
+                moved, blocked = await self.forward_once()
+            except SQLAlchemyError as exc:
+                log.error("intake forwarder cannot read the journal: %s", exc)
+                moved, blocked = 0, True
+            if moved and not blocked:
+                pause = self.idle_seconds
+                continue  # more may be waiting
+            pause = min(pause * 2, 10.0) if blocked else self.idle_seconds
+            await asyncio.sleep(pause)
+
+    async def forward_once(self) -> tuple[int, bool]:
+        """One pass; returns how many events went to Temporal and whether Temporal refused."""
+        engine = self.door.engine
+        waiting = await asyncio.to_thread(
+            journal.waiting_workflows, engine, limit=WORKFLOWS_PER_PASS
+        )
+        if not waiting:
+            return 0, False
+        results = await asyncio.gather(*(self._forward_workflow(w) for w in waiting))
+        moved = sum(count for count, _ in results)
+        blocked = any(refused for _, refused in results)
+        if moved:
+            self.forwarded += moved
+            if not blocked:
+                self.door.trust_temporal()
+            log.info("forwarded %d journaled event(s) to Temporal", moved)
+        return moved, blocked
+
+    async def _forward_workflow(self, workflow_id: str) -> tuple[int, bool]:
+        engine = self.door.engine
+        claimed = await asyncio.to_thread(
+            journal.claim, engine, workflow_id=workflow_id, owner=self.owner, lease=LEASE
+        )
+        if not claimed:
+            return 0, False
+        moved = 0
+        try:
+            while True:
+                events = await asyncio.to_thread(
+                    journal.waiting_events, engine, workflow_id=workflow_id, limit=EVENTS_PER_READ
+                )
+                if not events:
+                    return moved, False
+                for row in events:
+                    assert row.id is not None
+                    handoff = Handoff.from_journal(row)
+                    try:
+                        if not await self._already_handled(handoff):
+                            async with asyncio.timeout(DELIVERY_TIMEOUT.total_seconds()):
+                                await handoff.deliver(
+                                    self.door.temporal,
+                                    self.door.settings,
+                                    timeout=DELIVERY_TIMEOUT,
+                                )
+                    except (RPCError, TimeoutError) as exc:
+                        if (
+                            handoff.action == "signal"
+                            and isinstance(exc, RPCError)
+                            and exc.status is RPCStatusCode.NOT_FOUND
+                        ):
+                            # The run it was meant for has ended; the reconciler finds the
+                            # event again through the ticket's link and signal-with-start.
+                            log.error("dropped %s: %s is not running", row.dedupe_key, workflow_id)
+                            await asyncio.to_thread(journal.forget, engine, event_id=row.id)
+                            continue
+                        await asyncio.to_thread(
+                            journal.note_failure,
+                            engine,
+                            event_id=row.id,
+                            error=str(exc) or type(exc).__name__,
+                        )
+                        return moved, True  # the rest waits behind it, in order
+                    await asyncio.to_thread(journal.forget, engine, event_id=row.id)
+                    moved += 1
+                await asyncio.to_thread(
+                    journal.claim, engine, workflow_id=workflow_id, owner=self.owner, lease=LEASE
+                )
+        finally:
+            await asyncio.to_thread(
+                journal.release, engine, workflow_id=workflow_id, owner=self.owner
+            )
+
+    async def _already_handled(self, handoff: Handoff) -> bool:
+        """A text the message log holds was handled by a run that may have ended since:
+        delivering it again would start a fresh run for nothing."""
+        if not isinstance(handoff.payload, InboundSms):
+            return False
+        sid = handoff.payload.message_sid
+        known = await asyncio.to_thread(db.known_sids, self.door.engine, provider_sids=[sid])
+        return sid in known

@@ -1,0 +1,113 @@
+"""The door (B9): a webhook's event is durable before its 2xx, even with Temporal away.
+
+Temporal down → the event is journaled and the webhook still answers 200, fast; a redelivery
+is not journaled twice; the database refusing too → 503, never a 2xx.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from core.db import make_engine
+from core.settings import Settings
+from devstack.processes import binary
+from intake import journal
+from webhooks.app import create_app
+from webhooks.signatures import twilio_signature
+
+SENDER = "+15550100001"
+
+
+@pytest.fixture(scope="module")
+async def gone_temporal() -> AsyncIterator[Client]:
+    """A client of a server that was up when the webhooks started, then went away."""
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=binary("temporal"))
+    address = env.client.service_client.config.target_host
+    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    await env.shutdown()
+    yield client
+
+
+def _settings(client: Client) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        temporal_address=client.service_client.config.target_host,
+        twilio_auth_token="token",
+        sms_numbers=SENDER,
+        public_base_url="http://test",
+    )
+
+
+async def _text(client: Client, engine: Engine, *sids: str) -> list[httpx.Response]:
+    app = create_app(_settings(client), temporal=client, engine=engine)
+    answers = []
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as http,
+    ):
+        for sid in sids:
+            form = {"MessageSid": sid, "From": "+15551230001", "To": SENDER, "Body": "Hi"}
+            signature = twilio_signature("token", "http://test/webhooks/sms/inbound", form)
+            answers.append(
+                await http.post(
+                    "/webhooks/sms/inbound", data=form, headers={"X-Twilio-Signature": signature}
+                )
+            )
+        answers.append(await http.get("/intake"))
+    return answers
+
+
+async def test_a_text_is_journaled_and_answered_200_when_temporal_is_down(
+    gone_temporal: Client, engine: Engine
+) -> None:
+    started = time.monotonic()
+    first, second, again, backlog = await _text(gone_temporal, engine, "SM1", "SM2", "SM1")
+    elapsed = time.monotonic() - started
+    assert [first.status_code, second.status_code, again.status_code] == [200, 200, 200]
+    # The first waits out the 1 s intake timeout; the others go straight to the journal.
+    assert elapsed < 4, elapsed
+    rows = journal.waiting_events(engine, workflow_id=_workflow_id(), limit=10)
+    assert [r.dedupe_key.rsplit("|", 1)[1] for r in rows] == ["sms:SM1", "sms:SM2"]
+    assert backlog.json()["events"] == 2
+    assert backlog.json()["oldest_age_seconds"] >= 0
+    assert backlog.json()["temporal_suspect"] is True
+
+
+async def test_503_when_neither_temporal_nor_the_database_takes_the_text(
+    gone_temporal: Client, tmp_path: Path
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/broken.db")
+    with engine.begin() as connection:  # the journal is gone: the database refuses the write
+        connection.execute(text("DROP TABLE intakeevent"))
+    (answer, _backlog_error) = await _text_without_backlog(gone_temporal, engine, "SM9")
+    assert answer.status_code == 503
+    assert "retry" in answer.json()["detail"]
+
+
+async def _text_without_backlog(
+    client: Client, engine: Engine, sid: str
+) -> tuple[httpx.Response, None]:
+    app = create_app(_settings(client), temporal=client, engine=engine)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as http,
+    ):
+        form = {"MessageSid": sid, "From": "+15551230001", "To": SENDER, "Body": "Hi"}
+        signature = twilio_signature("token", "http://test/webhooks/sms/inbound", form)
+        answer = await http.post(
+            "/webhooks/sms/inbound", data=form, headers={"X-Twilio-Signature": signature}
+        )
+    return answer, None
+
+
+def _workflow_id() -> str:
+    return f"sms-conversation-{SENDER.lstrip('+')}-15551230001"

@@ -1,0 +1,154 @@
+"""The forwarder (B9): journaled events reach their workflow once Temporal is back, exactly
+once and in arrival order per workflow, however many forwarders share the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from core import db
+from core.messages import InboundSms
+from core.settings import Settings
+from core.tables import MessageLog, SendStatus
+from intake import journal
+from intake.door import Door
+from intake.forwarder import Forwarder
+from intake.handoff import Handoff
+
+SENDER = "+15550100001"
+
+
+def _settings(client: Client) -> Settings:
+    queue = f"intake-{uuid.uuid4().hex[:8]}"  # no worker polls it: the history shows the signals
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        temporal_address=client.service_client.config.target_host,
+        temporal_task_queue=queue,
+        zendesk_task_queue=f"{queue}-zendesk",
+        sms_numbers=SENDER,
+    )
+
+
+def _text(customer: str, sid: str) -> InboundSms:
+    return InboundSms(
+        message_sid=sid,
+        customer_phone=customer,
+        sender_number=SENDER,
+        body=f"text {sid}",
+        received_at=datetime.now(UTC),
+    )
+
+
+async def _signalled_sids(client: Client, workflow_id: str) -> list[str]:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    sids = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            attrs = event.workflow_execution_signaled_event_attributes
+            sids.append(_payload_sid(client, attrs.input.payloads[0]))
+    return sids
+
+
+def _payload_sid(client: Client, payload: object) -> str:
+    [text] = client.data_converter.payload_converter.from_payloads([payload], [InboundSms])
+    assert isinstance(text, InboundSms)
+    return text.message_sid
+
+
+async def test_two_forwarders_deliver_each_event_once_in_order(
+    temporal_env: WorkflowEnvironment, any_engine: Engine
+) -> None:
+    client = temporal_env.client
+    settings = _settings(client)
+    customers = [f"+1555{uuid.uuid4().int % 10_000_000:07d}" for _ in range(3)]
+    door = Door(client, any_engine, settings)
+    expected: dict[str, list[str]] = {}
+    for customer in customers:
+        sids = [f"SM{uuid.uuid4().hex}" for _ in range(8)]
+        for sid in sids:
+            handoff = Handoff.conversation_event(
+                _text(customer, sid),
+                sender_number=SENDER,
+                customer_phone=customer,
+                settings=settings,
+            )
+            assert await door.journal(handoff) == "journaled"
+            assert await door.journal(handoff) == "duplicate"  # a redelivery while it waits
+        expected[handoff.workflow_id] = sids
+
+    first, second = Forwarder(door), Forwarder(door)
+    await asyncio.gather(first.forward_once(), second.forward_once())
+    while journal.backlog(any_engine).events:  # a claim held by the other may have skipped some
+        await asyncio.gather(first.forward_once(), second.forward_once())
+
+    assert first.forwarded + second.forwarded == 24
+    try:
+        for workflow_id, sids in expected.items():
+            assert await _signalled_sids(client, workflow_id) == sids
+    finally:
+        for workflow_id in expected:
+            await client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+async def test_an_event_waits_behind_journaled_ones_and_a_handled_text_is_not_resent(
+    temporal_env: WorkflowEnvironment, engine: Engine
+) -> None:
+    client = temporal_env.client
+    settings = _settings(client)
+    customer = f"+1555{uuid.uuid4().int % 10_000_000:07d}"
+    door = Door(client, engine, settings)
+
+    def handoff(sid: str) -> Handoff:
+        return Handoff.conversation_event(
+            _text(customer, sid), sender_number=SENDER, customer_phone=customer, settings=settings
+        )
+
+    assert await door.journal(handoff("SMfirst")) == "journaled"
+    # Temporal is up, but the conversation has an event waiting: this one queues behind it.
+    assert await door.hand_over(handoff("SMsecond")) == "journaled"
+    # A text the message log holds was handled by an earlier run: it is not delivered again.
+    assert await door.journal(handoff("SMhandled")) == "journaled"
+    handled = MessageLog(
+        conversation_id=handoff("x").workflow_id,
+        direction="inbound",
+        kind="customer",
+        from_number=customer,
+        to_number=SENDER,
+        body="already handled",
+        encoding="GSM-7",
+        segments=1,
+        provider_sid="SMhandled",
+        status=SendStatus.RECEIVED,
+    )
+    db.insert_once(engine, row=handled)
+    moved, blocked = await Forwarder(door).forward_once()
+    assert (moved, blocked) == (3, False)
+    workflow_id = handoff("x").workflow_id
+    try:
+        assert await _signalled_sids(client, workflow_id) == ["SMfirst", "SMsecond"]
+        # Caught up: the next event goes straight to Temporal.
+        assert await door.hand_over(handoff("SMthird")) == "accepted"
+        assert await _signalled_sids(client, workflow_id) == ["SMfirst", "SMsecond", "SMthird"]
+    finally:
+        await client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+def test_a_claim_is_one_forwarders_until_its_lease_runs_out(engine: Engine) -> None:
+    lease = timedelta(seconds=60)
+    assert journal.claim(engine, workflow_id="w", owner="a", lease=lease)
+    assert not journal.claim(engine, workflow_id="w", owner="b", lease=lease)
+    assert journal.claim(engine, workflow_id="w", owner="a", lease=lease)  # renewed
+    assert journal.claim(engine, workflow_id="x", owner="b", lease=lease)
+    journal.release(engine, workflow_id="w", owner="b")  # not b's: nothing happens
+    assert not journal.claim(engine, workflow_id="w", owner="b", lease=lease)
+    journal.release(engine, workflow_id="w", owner="a")
+    assert journal.claim(engine, workflow_id="w", owner="b", lease=lease)
+    # A dead claimant's lease expires and another takes over.
+    assert journal.claim(engine, workflow_id="y", owner="a", lease=timedelta(seconds=-1))
+    assert journal.claim(engine, workflow_id="y", owner="b", lease=lease)
