@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sandbox.middleware import CONTROL_PREFIX, ApiSurface
 from sandbox.service import service_app
 from sandbox.zendesk_admin import ZendeskAdmin, add_admin_routes
+from sandbox.zendesk_events import add_event_export_route
 from sandbox.zendesk_model import (
     BRANDS,
     GROUPS,
@@ -292,6 +293,7 @@ def create_zendesk_app(
         _add_api_routes(app, state, oauth)
         add_oauth_routes(app, oauth, state.base_url)
         add_admin_routes(app, admin)
+        add_event_export_route(app, state, admin)
 
     app = service_app(
         "Zendesk sandbox",

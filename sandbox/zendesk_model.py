@@ -78,6 +78,10 @@ class ZendeskConfig(DeliveryConfig):
     requests_per_minute: int | None = Field(default=None, ge=1)
     ticket_update_limit: int = Field(default=30, ge=1)
     ticket_update_window_seconds: float = Field(default=600.0, gt=0)
+    incremental_lag_seconds: float = Field(default=60.0, ge=0)
+    """The incremental ticket event export hides this recent a past (and refuses to start in it)."""
+    incremental_requests_per_minute: int | None = Field(default=10, ge=1)
+    """The export's own limit per account (None: none), on top of `requests_per_minute`."""
 
 
 class User(BaseModel):
@@ -140,6 +144,23 @@ class Ticket(BaseModel):
     updated_at: int
 
 
+class TicketEvent(BaseModel):
+    """One ticket update as the incremental ticket event export shows it (an audit).
+
+    `child_events` hold the Create and Change children without their `via`; the update's
+    comment, if any, is shown from the ticket's comments (`comment_id`), with or without the
+    `comment_events` sideload.
+    """
+
+    id: int
+    ticket_id: int
+    timestamp: int
+    updater_id: int
+    via: str
+    child_events: list[dict[str, Any]] = []
+    comment_id: int | None = None
+
+
 class IdempotentCreate(BaseModel):
     """A ticket create remembered under its `Idempotency-Key`."""
 
@@ -153,6 +174,7 @@ class ZendeskData(BaseModel):
     tickets: dict[int, Ticket] = {}
     uploads: dict[str, Attachment] = {}
     idempotency: dict[str, IdempotentCreate] = {}
+    ticket_events: list[TicketEvent] = []
     next_ids: dict[str, int] = {
         "ticket": 1001,
         "user": 10001,

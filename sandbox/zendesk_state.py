@@ -3,7 +3,9 @@
 Only the behaviour the product relies on is imitated, but that part faithfully: idempotent
 creates, follow-ups of closed tickets, "closed prevents ticket update", requester replies that
 reopen a ticket, the per-ticket and account-wide rate limits, and event-subscription webhooks
-for every created ticket, added comment and status change.
+for every created ticket, added comment and status change. Each create and update is also kept
+as a ticket event for the incremental export (`zendesk_events`), where webhooks that never
+arrived can be found.
 """
 
 from __future__ import annotations
@@ -15,22 +17,21 @@ import math
 import re
 import secrets
 import uuid
-from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from sandbox import zendesk_users
+from sandbox import zendesk_events, zendesk_users
 from sandbox.delivery import ZENDESK_POLICY
+from sandbox.ratelimit import RollingWindow
 from sandbox.signing import zendesk_headers
 from sandbox.state import WebhookState
+from sandbox.zendesk_checks import check_assignment, check_brand, check_comment
 from sandbox.zendesk_model import (
     API_USER_ID,
-    BRANDS,
     DEFAULT_BRAND_ID,
-    GROUPS,
     IDEMPOTENCY_SECONDS,
     Attachment,
     Comment,
@@ -82,7 +83,9 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
     ) -> None:
         self.webhook_secret = webhook_secret
         self.base_url = f"https://{subdomain}.zendesk.com"
-        self._recent_requests: deque[float] = deque()
+        self.recent_requests = RollingWindow()
+        self.recent_exports = RollingWindow()
+        """Requests to the incremental ticket event export (its own per-minute limit)."""
         super().__init__(
             lambda: ZendeskData.seeded(self.now(), api_email),
             state_file,
@@ -95,7 +98,8 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         return int(self.clock())
 
     async def reset(self) -> None:
-        self._recent_requests.clear()
+        self.recent_requests.clear()
+        self.recent_exports.clear()
         await super().reset()
 
     def user(self, user_id: int) -> User:
@@ -110,16 +114,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
 
     def admit_request(self) -> int | None:
         """Count one API request against `requests_per_minute`; seconds to wait if over it."""
-        limit = self.config.requests_per_minute
-        if limit is None:
-            return None
-        now = self.clock()
-        while self._recent_requests and self._recent_requests[0] <= now - 60:
-            self._recent_requests.popleft()
-        if len(self._recent_requests) >= limit:
-            return max(1, math.ceil(self._recent_requests[0] + 60 - now))
-        self._recent_requests.append(now)
-        return None
+        return self.recent_requests.admit(self.clock(), self.config.requests_per_minute)
 
     # Tickets
 
@@ -165,9 +160,9 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         first = given.comment or CommentInput(body=given.description)
         if not (first.body or first.html_body):
             raise record_invalid("description", "Description: cannot be blank")
-        self._check_comment(first)
-        brand_id = self._check_brand(given.brand_id or DEFAULT_BRAND_ID)
-        self._check_assignment(given.group_id, given.assignee_id)
+        check_comment(self.data, first)
+        brand_id = check_brand(given.brand_id or DEFAULT_BRAND_ID)
+        check_assignment(self.data, given.group_id, given.assignee_id)
         requester_id = zendesk_users.requester_id(self.data, given, self.now())
         via = API_VIA
         if source is not None:
@@ -202,6 +197,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         comment = self._add_comment(ticket, first, now)
         ticket.description = comment.body
         self.data.tickets[ticket.id] = ticket
+        self._audit(ticket, comment.audit_id, comment.author_id, None, comment)
         if source is not None:
             source.followup_ids.append(ticket.id)
         self._emit("created", ticket, actor_id=comment.author_id, event={})
@@ -236,9 +232,10 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         if given_comment is not None and not (given_comment.body or given_comment.html_body):
             given_comment = None
         if given_comment is not None:
-            self._check_comment(given_comment)
-        self._check_assignment(given.group_id, given.assignee_id)
-        brand_id = ticket.brand_id if given.brand_id is None else self._check_brand(given.brand_id)
+            check_comment(self.data, given_comment)
+        check_assignment(self.data, given.group_id, given.assignee_id)
+        brand_id = ticket.brand_id if given.brand_id is None else check_brand(given.brand_id)
+        before = zendesk_events.audited(ticket)
         if given.requester_id is not None or given.requester is not None:
             ticket.requester_id = zendesk_users.requester_id(self.data, given, self.now())
         ticket.brand_id = brand_id
@@ -265,13 +262,15 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         if comment is not None:
             self._emit_comment(ticket, comment)
         status_change = self._status_changed(ticket, previous_status, actor_id)
+        audit_id = comment.audit_id if comment else self.data.new_id("audit")
+        self._audit(ticket, audit_id, actor_id, before, comment)
         self.save()
         return {
             "ticket": ticket_json(ticket, self.base_url),
             "audit": audit_json(
                 ticket,
                 self.base_url,
-                audit_id=comment.audit_id if comment else self.data.new_id("audit"),
+                audit_id=audit_id,
                 actor_id=actor_id,
                 comment=comment,
                 status_change=status_change,
@@ -298,11 +297,35 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
     def force_status(self, ticket_id: int, status: Status) -> Ticket:
         """Set a status as Zendesk's automations do (closing solved tickets, say), no limits."""
         ticket = self.ticket(ticket_id)
+        before = zendesk_events.audited(ticket)
         previous, ticket.status = ticket.status, status
         if self._status_changed(ticket, previous, SYSTEM_ACTOR):
             ticket.updated_at = self.now()
+            audit_id = self.data.new_id("audit")
+            self._audit(ticket, audit_id, SYSTEM_ACTOR, before, via=zendesk_events.RULE_VIA)
             self.save()
         return ticket
+
+    def _audit(
+        self,
+        ticket: Ticket,
+        audit_id: int,
+        updater_id: int,
+        before: dict[str, Any] | None,
+        comment: Comment | None = None,
+        via: str = zendesk_events.API_VIA,
+    ) -> None:
+        """Keep the ticket event of a create (`before` None) or an update, for the export."""
+        zendesk_events.record(
+            self.data,
+            ticket,
+            event_id=audit_id,
+            at=self.now(),
+            updater_id=updater_id,
+            before=before,
+            comment=comment,
+            via=via,
+        )
 
     def _status_changed(
         self, ticket: Ticket, previous: Status, actor_id: int
@@ -313,14 +336,6 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         event = status_changed_event(previous, ticket.status)
         self._emit("status_changed", ticket, actor_id=actor_id, event=event)
         return {"value": ticket.status, "previous_value": previous}
-
-    def _check_comment(self, given: CommentInput) -> None:
-        author_id = given.author_id or API_USER_ID
-        if author_id not in self.data.users:
-            raise record_invalid("author_id", f"User {author_id} does not exist")
-        unknown = [token for token in given.uploads if token not in self.data.uploads]
-        if unknown:
-            raise record_invalid("uploads", f"Unknown upload token(s): {', '.join(unknown)}")
 
     def _add_comment(self, ticket: Ticket, given: CommentInput, now: int) -> Comment:
         if given.body:
@@ -340,20 +355,6 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         )
         ticket.comments.append(comment)
         return comment
-
-    @staticmethod
-    def _check_brand(brand_id: int) -> int:
-        if brand_id not in BRANDS:
-            raise record_invalid("brand_id", f"Brand {brand_id} does not exist")
-        return brand_id
-
-    def _check_assignment(self, group_id: int | None, assignee_id: int | None) -> None:
-        if group_id is not None and group_id not in GROUPS:
-            raise record_invalid("group_id", f"Group {group_id} does not exist")
-        if assignee_id is not None:
-            assignee = self.data.users.get(assignee_id)
-            if assignee is None or not assignee.is_staff:
-                raise record_invalid("assignee_id", f"User {assignee_id} is not an agent")
 
     def create_or_update_user(self, given: UserInput) -> tuple[User, bool]:
         user, created = zendesk_users.create_or_update_user(self.data, given, self.now())

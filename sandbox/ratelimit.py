@@ -1,0 +1,32 @@
+"""Rolling one-minute windows, the way Zendesk counts its per-minute request limits."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+
+class RollingWindow:
+    """The requests admitted in the last `seconds` (a rolling window, not a fixed minute)."""
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        self.seconds = seconds
+        self._admitted: deque[float] = deque()
+
+    def admit(self, now: float, limit: int | None) -> int | None:
+        """Count one request at `now`, unless that would pass `limit` (None: no limit).
+
+        Returns:
+            None if admitted, else the whole seconds until a request would be (`Retry-After`).
+        """
+        if limit is None:
+            return None
+        while self._admitted and self._admitted[0] <= now - self.seconds:
+            self._admitted.popleft()
+        if len(self._admitted) >= limit:
+            return max(1, math.ceil(self._admitted[0] + self.seconds - now))
+        self._admitted.append(now)
+        return None
+
+    def clear(self) -> None:
+        self._admitted.clear()
