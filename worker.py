@@ -26,6 +26,7 @@ from temporalio.worker import Worker
 
 from activities.customers import CustomerActivities
 from activities.metrics import MetricsActivities
+from activities.reconcile import ReconcileActivities
 from activities.records import RecordActivities
 from activities.sms import SmsActivities
 from activities.zendesk import ZendeskActivities
@@ -37,7 +38,9 @@ from core import temporal
 from core.db import make_engine
 from core.process import configure_logging
 from core.settings import Settings, get_settings
+from intake.door import Door
 from workflows.conversation import SmsConversation
+from workflows.reconcile import Reconcile
 from workflows.ticket_metrics import TicketMetrics
 
 log = logging.getLogger("smsdesk.worker")
@@ -90,10 +93,12 @@ def build_workers(
     zendesk_activities = ZendeskActivities(zendesk, engine)
     records = RecordActivities(engine)
     metrics = MetricsActivities(zendesk, klaviyo, zendesk_url=settings.zendesk_url)
+    # The reconciler hands what it finds through the same door as the webhooks.
+    reconcile = ReconcileActivities(zendesk, twilio, engine, Door(client, engine, settings))
     main = Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[SmsConversation, TicketMetrics],
+        workflows=[SmsConversation, TicketMetrics, Reconcile],
         graceful_shutdown_timeout=shutdown_grace,
         activities=[
             customers.triage_inbound,
@@ -104,6 +109,7 @@ def build_workers(
             records.record_attribution,
             records.latest_ticket,
             metrics.send_metric_event,
+            reconcile.reconcile_sms,
         ],
     )
     zendesk_worker = Worker(
@@ -120,6 +126,7 @@ def build_workers(
             zendesk_activities.transition_ticket,
             metrics.read_ticket,
             metrics.snapshot_ticket,
+            reconcile.reconcile_zendesk,
         ],
         # Enforced by the server across every worker process: one budget per Zendesk account.
         # 5% below the plan: a few activities make more than one request (a retry that first
@@ -151,6 +158,7 @@ async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then let in-flight activities finish before exiting."""
     client = await connect(settings)
     engine = make_engine(settings.database_url)
+    await temporal.ensure_reconcile_schedule(client, settings)
     async with http_client(settings) as http:
         workers = build_workers(client, settings, http=http, engine=engine)
         running = asyncio.create_task(run_workers(workers))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +28,14 @@ class TwilioMessage(BaseModel):
     body: str = ""
     num_segments: int | None = None
     error_code: int | None = None
+    direction: str | None = None
+    num_media: int | None = None
+    #: RFC 2822, as Twilio writes it ("Wed, 02 Dec 2026 10:15:00 +0000").
+    date_sent: str | None = None
+
+    @property
+    def sent_at(self) -> datetime | None:
+        return parsedate_to_datetime(self.date_sent) if self.date_sent else None
 
 
 def twilio_error_code(error: RejectedRequest) -> int | None:
@@ -42,9 +52,8 @@ class TwilioClient:
         self, http: httpx.AsyncClient, *, base_url: str, account_sid: str, auth_token: str
     ) -> None:
         self._http = http
-        self._messages_url = (
-            f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
-        )
+        self._api_root = base_url.rstrip("/")
+        self._messages_url = f"{self._api_root}/2010-04-01/Accounts/{account_sid}/Messages.json"
         credentials = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._headers = {"Authorization": f"Basic {credentials}", "Accept": "application/json"}
 
@@ -72,3 +81,26 @@ class TwilioClient:
         )
         response = await send(SERVICE, self._http, request)
         return [TwilioMessage.model_validate(m) for m in response.json()["messages"]]
+
+    async def received_messages(
+        self, *, to: str, sent_on_or_after: date
+    ) -> AsyncIterator[list[TwilioMessage]]:
+        """Every inbound text to `to` sent on or after that day (UTC), a page at a time,
+        following `next_page_uri` to the end (the reconciler's view, B10)."""
+        params = {"To": to, "DateSent>": sent_on_or_after.isoformat(), "PageSize": "1000"}
+        request = self._http.build_request(
+            "GET", self._messages_url, params=params, headers=self._headers
+        )
+        while True:
+            page = (await send(SERVICE, self._http, request)).json()
+            yield [
+                TwilioMessage.model_validate(m)
+                for m in page["messages"]
+                if m.get("direction") == "inbound"
+            ]
+            next_uri = page.get("next_page_uri")
+            if not next_uri:
+                return
+            request = self._http.build_request(
+                "GET", self._api_root + next_uri, headers=self._headers
+            )

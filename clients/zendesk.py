@@ -13,6 +13,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from clients.errors import Unauthorized, send
+from clients.zendesk_events import TicketEventPage
 
 SERVICE = "zendesk"
 
@@ -221,6 +222,22 @@ class ZendeskClient:
     async def get_group(self, group_id: int) -> ZendeskGroup:
         response = await self._call("GET", f"/api/v2/groups/{group_id}")
         return ZendeskGroup.model_validate(response.json()["group"])
+
+    async def ticket_events(self, *, start_time: int) -> TicketEventPage:
+        """One page of the incremental ticket event export, comments included (admins only)."""
+        response = await self._call(
+            "GET",
+            "/api/v2/incremental/ticket_events",
+            params={"start_time": start_time, "include": "comment_events"},
+        )
+        return TicketEventPage.model_validate(response.json())
+
+    async def show_users(self, user_ids: list[int]) -> list[ZendeskUser]:
+        """Up to 100 users in one request."""
+        response = await self._call(
+            "GET", "/api/v2/users/show_many", params={"ids": ",".join(map(str, user_ids))}
+        )
+        return [ZendeskUser.model_validate(u) for u in response.json()["users"]]
 
     async def list_ticket_fields(self) -> list[ZendeskTicketField]:
         """Every ticket field: without pagination parameters Zendesk returns them all at once."""

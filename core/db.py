@@ -310,3 +310,17 @@ def messages_on_tickets(engine: Engine, *, ticket_ids: Sequence[int]) -> list[Me
             chunk = ids[start : start + _CHUNK]
             rows += session.exec(select(MessageLog).where(col(MessageLog.ticket_id).in_(chunk)))
     return rows
+
+
+def ticket_links(engine: Engine, *, ticket_ids: Sequence[int]) -> dict[int, TicketLink]:
+    """The SMS tickets among these ids, by id (tickets of other channels have no link)."""
+    ids = list(ticket_ids)
+    found: dict[int, TicketLink] = {}
+    with Session(engine) as session:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            for link in session.exec(
+                select(TicketLink).where(col(TicketLink.ticket_id).in_(chunk))
+            ):
+                found[link.ticket_id] = link
+    return found

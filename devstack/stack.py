@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.db import make_engine
 from core.settings import get_settings
+from core.temporal import ensure_reconcile_schedule
 from devstack.processes import serve_app, temporal_dev_server
 from devstack.sandboxes import SandboxPorts, build_sandboxes, serve_sandboxes, with_sandboxes
 from webhooks.app import create_app
@@ -62,6 +63,7 @@ async def run_dev_stack(state_dir: str) -> None:
         )
         client = await connect(settings)
         engine = make_engine(settings.database_url)
+        await ensure_reconcile_schedule(client, settings)
         sandboxes = build_sandboxes(settings, folder)
         await stack.enter_async_context(serve_sandboxes(sandboxes, ports))
         webhooks = create_app(settings, temporal=client, engine=engine)

@@ -24,6 +24,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from core.conversation import conversation_id
+from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
+from core.reconcile import ReconcileInput, ReconcileReport
 from core.settings import Settings
 from devstack.processes import reserve_port, serve_app
 from devstack.sandboxes import (
@@ -199,6 +201,22 @@ class Stack:
     async def zendesk(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {ZENDESK_TOKEN}"}
         return await self.http.request(method, self.url("zendesk", path), headers=headers, **kwargs)
+
+    async def configure(self, service: str, **config: Any) -> None:
+        """Change a sandbox's run-time switches (`POST /_sandbox/config`)."""
+        response = await self.http.post(self.url(service, "/_sandbox/config"), json=config)
+        response.raise_for_status()
+
+    async def reconcile(self, since: datetime | None = None) -> ReconcileReport:
+        """Run the reconciler once, as `starter.py reconcile` does, on this stack's queues."""
+        report: ReconcileReport = await self.client.execute_workflow(
+            RECONCILE_WORKFLOW,
+            ReconcileInput(since=since, zendesk_task_queue=self.settings.zendesk_task_queue),
+            id=f"reconcile-{uuid.uuid4().hex[:8]}",
+            task_queue=self.settings.temporal_task_queue,
+            result_type=ReconcileReport,
+        )
+        return report
 
     async def arm_fault(self, service: str, **spec: Any) -> None:
         response = await self.http.post(self.url(service, "/_sandbox/faults"), json=spec)
