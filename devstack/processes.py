@@ -52,6 +52,13 @@ def reserve_port() -> int:
     return port
 
 
+def release_port(port: int) -> None:
+    """Let go of a port `reserve_port` holds, for a child process to bind instead."""
+    sock = _reserved.pop(port, None)
+    if sock is not None:
+        sock.close()
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
@@ -145,8 +152,13 @@ class _QuietServer(uvicorn.Server):
 async def serve_app(app: FastAPI, port: int, host: str = "127.0.0.1") -> AsyncIterator[str]:
     """Serve an ASGI app on loopback for the duration of the block; yields its base URL.
     A port from `reserve_port` is served on the very socket that holds it."""
+    # The server keeps idle connections longer than httpx does (5 s), so it is always the
+    # client that closes one: with equal timeouts a request could go out on a connection the
+    # server was closing ("Server disconnected without sending a response").
     server = _QuietServer(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on", timeout_keep_alive=75
+        )
     )
     held = _reserved.pop(port, None)
     task = asyncio.create_task(server.serve(sockets=[held] if held else None))
