@@ -43,25 +43,30 @@ class SmsSide:
             return SmsRepairs(skipped="SMS sync is off")
         saved = await asyncio.to_thread(cursors.read, self._engine, cursors.SMS_MESSAGES)
         until = datetime.now(UTC) - timedelta(seconds=settings.reconcile_settle_seconds)
-        since = request.since or saved or until - settings.reconcile_interval
+        since = request.since or saved or request.run_started_at - settings.reconcile_interval
         repairs = SmsRepairs(read_from=since, read_until=until)
         for number in settings.sms_numbers:
+            window: list[TwilioMessage] = []
             async for page in self._pages(number, since):
-                window = [m for m in page if m.sent_at is not None and since <= m.sent_at <= until]
-                repairs.messages_read += len(window)
-                for text in await self._unseen(number, window):
-                    if _before_sync(text, settings.sms_sync_enabled_at):
-                        repairs.before_sync += 1
-                        continue
-                    await self._door.hand_over(
-                        Handoff.conversation_event(
-                            text,
-                            sender_number=number,
-                            customer_phone=text.customer_phone,
-                            settings=settings,
-                        )
+                window += [m for m in page if m.sent_at is not None and since <= m.sent_at <= until]
+            repairs.messages_read += len(window)
+            # The list is newest first and `date_sent` has whole seconds: reversed, then sorted
+            # (stable), a conversation gets its texts in the order they were sent.
+            window.reverse()
+            unseen = sorted(await self._unseen(number, window), key=lambda t: t.received_at)
+            for text in unseen:
+                if _before_sync(text, settings.sms_sync_enabled_at):
+                    repairs.before_sync += 1
+                    continue
+                await self._door.hand_over(
+                    Handoff.conversation_event(
+                        text,
+                        sender_number=number,
+                        customer_phone=text.customer_phone,
+                        settings=settings,
                     )
-                    repairs.texts.append(text.message_sid)
+                )
+                repairs.texts.append(text.message_sid)
         await asyncio.to_thread(cursors.advance, self._engine, cursors.SMS_MESSAGES, until)
         return repairs
 

@@ -56,7 +56,7 @@ class ZendeskSide:
         if not (settings.metrics_sync_enabled or settings.sms_sync_enabled):
             return ZendeskRepairs(skipped="ticket and SMS sync are both off")
         saved = await asyncio.to_thread(cursors.read, self._engine, cursors.ZENDESK_TICKET_EVENTS)
-        start = request.since or saved or datetime.now(UTC) - settings.reconcile_interval
+        start = request.since or saved or request.run_started_at - settings.reconcile_interval
         newest_allowed = int(time.time()) - EXPORT_LAG_SECONDS - 1
         start_time = min(int(start.timestamp()), newest_allowed)
         events = await self._read(start_time)
@@ -71,11 +71,13 @@ class ZendeskSide:
             )
             await self._comments(events, links, repairs)
             await self._statuses(events, links, repairs)
-        if events:
-            repairs.read_until = max(e.at for e in events)
-            await asyncio.to_thread(
-                cursors.advance, self._engine, cursors.ZENDESK_TICKET_EVENTS, repairs.read_until
-            )
+        # Everything up to the lag's edge has been seen, events or not; a quiet hour must not
+        # leave the cursor behind (the next run would start an interval ago, past a gap).
+        newest_seen = max([newest_allowed, *(e.timestamp for e in events)])
+        repairs.read_until = datetime.fromtimestamp(newest_seen, UTC)
+        await asyncio.to_thread(
+            cursors.advance, self._engine, cursors.ZENDESK_TICKET_EVENTS, repairs.read_until
+        )
         return repairs
 
     async def _read(self, start_time: int) -> list[TicketEvent]:

@@ -23,6 +23,10 @@ class ReconcileInput(BaseModel):
 
 class SideInput(BaseModel):
     since: datetime | None = None
+    #: When the run was started (a scheduled run waits for a worker if none is up). With no
+    #: saved cursor yet, a side reads from one interval before this, so a first run that
+    #: waited out an outage still covers it.
+    run_started_at: datetime
 
 
 class ZendeskRepairs(BaseModel):

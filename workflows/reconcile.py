@@ -31,7 +31,7 @@ SIDE_RETRY = RetryPolicy(
 class Reconcile:
     @workflow.run
     async def run(self, request: ReconcileInput) -> ReconcileReport:
-        side = SideInput(since=request.since)
+        side = SideInput(since=request.since, run_started_at=workflow.info().workflow_start_time)
         zendesk, sms = await asyncio.gather(
             workflow.execute_activity_method(
                 ReconcileActivities.reconcile_zendesk,

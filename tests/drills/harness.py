@@ -11,10 +11,22 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.service import RPCError
 
+from core.reconcile import SCHEDULE_ID
 from core.settings import Settings
 from devstack.subprocesses import ManagedProcess, child_env, spawn, worker_args
 from tests.helpers.stack import Stack
+
+
+async def remove_reconcile_schedule(client: Client) -> None:
+    """`python worker.py` keeps the product's reconcile schedule on the (shared) test server;
+    a drill removes it after, or it would go on starting runs nobody polls for."""
+    try:
+        await client.get_schedule_handle(SCHEDULE_ID).delete()
+    except RPCError:
+        pass  # not made, or already gone
 
 
 class WorkerProcess:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from tests.drills.end_state import World, check, quiesce
-from tests.drills.harness import WorkerProcess, ZendeskView
+from tests.drills.harness import WorkerProcess, ZendeskView, remove_reconcile_schedule
 from tests.drills.replay import Replay
 from tests.drills.script import generate
 from tests.helpers.stack import running_stack
@@ -69,6 +69,7 @@ async def test_a_thousand_events_through_faults_duplicates_and_two_kills(
             stats = (await stack.http.get(stack.url("zendesk", "/_sandbox/stats"))).json()
         finally:
             worker.stop()
+            await remove_reconcile_schedule(temporal_env.client)
         duplicates = [
             sum(
                 d["duplicate"]

@@ -32,7 +32,7 @@ from core.conversation import TICKET_UPDATE_BUDGET
 from core.messages import InboundSms
 from intake.door import Door
 from tests.drills.end_state import quiesce
-from tests.drills.harness import WorkerProcess
+from tests.drills.harness import WorkerProcess, remove_reconcile_schedule
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
 from webhooks.context import Receiver
 
@@ -117,6 +117,7 @@ async def test_ten_thousand_texts_in_one_conversation(
             stats = (await stack.http.get(stack.url("zendesk", "/_sandbox/stats"))).json()
         finally:
             worker.stop()
+            await remove_reconcile_schedule(stack.client)
 
     assert len(tickets) == 1
     comments = customer_comments(tickets[0])

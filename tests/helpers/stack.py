@@ -27,7 +27,7 @@ from core.conversation import conversation_id
 from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
 from core.reconcile import ReconcileInput, ReconcileReport
 from core.settings import Settings
-from devstack.processes import reserve_port, serve_app
+from devstack.processes import release_port, reserve_port, serve_app
 from devstack.sandboxes import (
     ACCOUNT_NUMBERS,
     AGENT_ID,
@@ -308,10 +308,17 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 
 
 
 @contextlib.asynccontextmanager
-async def running_stack(client: Client, engine: Engine, **overrides: Any) -> AsyncIterator[Stack]:
-    """Sandboxes and webhooks on free loopback ports, and a worker on fresh task queues."""
+async def running_stack(
+    client: Client, engine: Engine, *, serve_webhooks: bool = True, **overrides: Any
+) -> AsyncIterator[Stack]:
+    """Sandboxes and webhooks on free loopback ports, and a worker on fresh task queues.
+
+    Without `serve_webhooks` the webhook port stays free for a drill's own webhook process
+    (`uvicorn webhooks.app:app`, which it can kill and restart)."""
     ports = SandboxPorts(zendesk=reserve_port(), twilio=reserve_port(), klaviyo=reserve_port())
     webhook_port = reserve_port()
+    if not serve_webhooks:
+        release_port(webhook_port)
     queue = f"test-{uuid.uuid4().hex[:8]}"
     base = Settings(
         _env_file=None,
@@ -327,7 +334,9 @@ async def running_stack(client: Client, engine: Engine, **overrides: Any) -> Asy
     async with (
         httpx.AsyncClient(timeout=10) as http,
         serve_sandboxes(sandboxes, ports),
-        serve_app(create_app(settings, temporal=client, engine=engine), webhook_port),
+        serve_app(create_app(settings, temporal=client, engine=engine), webhook_port)
+        if serve_webhooks
+        else contextlib.nullcontext(),
     ):
         stack = Stack(
             settings=settings, engine=engine, client=client, http=http, sandboxes=sandboxes
