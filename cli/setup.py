@@ -24,7 +24,12 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ValidationError
 
-from cli.setup_check import API_TOKEN_WARNING, CheckFailed, check_credentials
+from cli.setup_check import (
+    API_TOKEN_WARNING,
+    RECONCILER_NEEDS_ADMIN,
+    CheckFailed,
+    check_credentials,
+)
 from cli.setup_inputs import (
     MissingInputs,
     Prompter,
@@ -96,6 +101,8 @@ async def _set_up(
         if creds.kind == "api-token":
             print(f"warning: {API_TOKEN_WARNING}", file=sys.stderr)
         user = checked.user
+        if user.role != "admin":
+            print(f"warning: {RECONCILER_NEEDS_ADMIN.format(name=user.name)}", file=sys.stderr)
         print(
             f"Zendesk: {url} signs in {user.name} <{user.email}> (role {user.role}) with "
             f"{creds.describe()}"

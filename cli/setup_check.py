@@ -33,6 +33,11 @@ API_TOKEN_WARNING = (
     "API tokens are legacy: Zendesk issues no new ones after 2026-10-27 and disables all of "
     "them on 2027-04-30. Switch to an OAuth client (--oauth-client-id/--oauth-client-secret)."
 )
+RECONCILER_NEEDS_ADMIN = (
+    "{name} is an agent: the reconciler reads Zendesk's incremental ticket export, which only "
+    "admins may read, so agent replies and ticket events whose webhook Zendesk drops are not "
+    "repaired (texts still are). Use an admin's credentials for full repair."
+)
 #: What smsdesk does with Zendesk, as (resource, access) pairs a token's scopes must cover.
 NEEDED_SCOPES = [
     ("tickets", "read"),

@@ -132,6 +132,7 @@ async def test_provisioning_needs_webhook_scopes_too(
     token = await _token(zendesk, "read tickets:write users:write")
     flags = ["--zendesk-url", zendesk.url, "--oauth-token", token]
     assert await setup(tmp_path / ".env", *flags) == 0
+    assert "reconciler" not in capsys.readouterr().err  # an admin: nothing to warn about
     assert (
         await setup(tmp_path / ".env", *flags, "--provision", "--public-url", "https://x.example")
         == 1
@@ -166,6 +167,8 @@ async def test_an_end_user_cannot_work_and_an_agent_cannot_provision(
         "s3cret-alex-app",
     ]
     assert await setup(tmp_path / ".env", *flags) == 0
+    # An agent can run smsdesk, but the reconciler's export is for admins: set-up says so.
+    assert "the reconciler reads Zendesk's incremental ticket export" in capsys.readouterr().err
     assert (
         await setup(tmp_path / ".env", *flags, "--provision", "--public-url", "https://x.example")
         == 1
