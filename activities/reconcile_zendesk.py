@@ -30,7 +30,7 @@ from clients.errors import Unauthorized
 from clients.zendesk import ZendeskClient
 from clients.zendesk_events import EXPORT_LAG_SECONDS, ChildEvent, TicketEvent
 from core import db
-from core.messages import AgentComment, TicketStatus, TicketStatusChanged
+from core.messages import AgentComment, ConversationEvent, TicketStatus, TicketStatusChanged
 from core.reconcile import SideInput, ZendeskRepairs
 from core.settings import Settings
 from core.tables import TicketLink
@@ -161,15 +161,7 @@ class ZendeskSide:
             )
             if sent is not None:
                 continue  # texted already (or held back on purpose, with a note)
-            link = links[event.ticket_id]
-            await self._door.hand_over(
-                Handoff.conversation_event(
-                    comment,
-                    sender_number=link.sender_number,
-                    customer_phone=link.customer_phone,
-                    settings=self._settings,
-                )
-            )
+            await self._to_conversation(links[event.ticket_id], comment)
             repairs.agent_comments.append(child.id)
 
     async def _learn_authors(self, author_ids: set[int]) -> None:
@@ -207,15 +199,19 @@ class ZendeskSide:
                 previous=known,
                 changed_at=datetime.now(UTC),
             )
-            await self._door.hand_over(
-                Handoff.conversation_event(
-                    change,
-                    sender_number=link.sender_number,
-                    customer_phone=link.customer_phone,
-                    settings=self._settings,
-                )
-            )
+            await self._to_conversation(link, change)
             repairs.status_changes.append(ticket_id)
+
+    async def _to_conversation(self, link: TicketLink, event: ConversationEvent) -> None:
+        """Through the same door, with the same dedupe ids, as the webhook would have."""
+        await self._door.hand_over(
+            Handoff.conversation_event(
+                event,
+                sender_number=link.sender_number,
+                customer_phone=link.customer_phone,
+                settings=self._settings,
+            )
+        )
 
     async def _known_status(self, link: TicketLink, ticket_id: int) -> TicketStatus | None:
         """The status the conversation holds for this ticket; None when it tracks no such

@@ -13,19 +13,13 @@ from sqlalchemy import CursorResult, Engine, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from core import db
 from core.tables import IntakeClaim, IntakeEvent, utcnow
 
 
 def add(engine: Engine, *, event: IntakeEvent) -> bool:
     """Journal one event; False when the same event is journaled already (a redelivery)."""
-    event.received_at = utcnow()
-    with Session(engine) as session:
-        session.add(event)
-        try:
-            session.commit()
-        except IntegrityError:
-            return False
-    return True
+    return db.insert_once(engine, row=event)
 
 
 def has_waiting(engine: Engine, *, workflow_id: str) -> bool:
