@@ -15,6 +15,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -49,6 +50,11 @@ class Forwarder:
                 moved, blocked = await self.forward_once()
             except SQLAlchemyError as exc:
                 log.error("intake forwarder cannot read the journal: %s", exc)
+                moved, blocked = 0, True
+            except Exception:
+                # Whatever went wrong with one pass, the next must still run: a forwarder
+                # that dies quietly strands every journaled event behind it.
+                log.exception("intake forwarder pass failed; trying again")
                 moved, blocked = 0, True
             if moved and not blocked:
                 pause = self.idle_seconds
@@ -91,7 +97,16 @@ class Forwarder:
                     return moved, False
                 for row in events:
                     assert row.id is not None
-                    handoff = Handoff.from_journal(row)
+                    try:
+                        handoff = Handoff.from_journal(row)
+                    except ValidationError as exc:
+                        # Written by a version that read events differently: held, not lost,
+                        # with the reason for an operator (`starter.py intake` shows it waits).
+                        log.error("journaled event %s is unreadable: %s", row.dedupe_key, exc)
+                        await asyncio.to_thread(
+                            journal.note_failure, engine, event_id=row.id, error=str(exc)
+                        )
+                        return moved, True
                     try:
                         if not await self._already_handled(handoff):
                             async with asyncio.timeout(DELIVERY_TIMEOUT.total_seconds()):

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from core import db
 from core.messages import InboundSms
 from core.settings import Settings
-from core.tables import MessageLog, SendStatus
+from core.tables import IntakeEvent, MessageLog, SendStatus
 from intake import journal
 from intake.door import Door
 from intake.forwarder import Forwarder
@@ -152,3 +152,34 @@ def test_a_claim_is_one_forwarders_until_its_lease_runs_out(engine: Engine) -> N
     # A dead claimant's lease expires and another takes over.
     assert journal.claim(engine, workflow_id="y", owner="a", lease=timedelta(seconds=-1))
     assert journal.claim(engine, workflow_id="y", owner="b", lease=lease)
+
+
+async def test_an_unreadable_event_holds_its_own_workflow_only(
+    temporal_env: WorkflowEnvironment, engine: Engine
+) -> None:
+    client = temporal_env.client
+    settings = _settings(client)
+    door = Door(client, engine, settings)
+    broken = IntakeEvent(
+        workflow_id="sms-conversation-broken",
+        action="signal_with_start",
+        dedupe_key="sms-conversation-broken|sms:SMbroken",
+        sender_number=SENDER,
+        customer_phone="+15551230009",
+        payload='{"kind": "no_such_event"}',
+    )
+    assert journal.add(engine, event=broken)
+    customer = f"+1555{uuid.uuid4().int % 10_000_000:07d}"
+    handoff = Handoff.conversation_event(
+        _text(customer, "SMfine"), sender_number=SENDER, customer_phone=customer, settings=settings
+    )
+    await door.journal(handoff)
+
+    moved, blocked = await Forwarder(door).forward_once()
+    assert (moved, blocked) == (1, True)
+    try:
+        assert await _signalled_sids(client, handoff.workflow_id) == ["SMfine"]
+    finally:
+        await client.get_workflow_handle(handoff.workflow_id).terminate("test over")
+    [held] = journal.waiting_events(engine, workflow_id="sms-conversation-broken", limit=5)
+    assert held.attempts == 1 and held.last_error is not None and "no_such_event" in held.last_error
