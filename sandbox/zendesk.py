@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sandbox.middleware import CONTROL_PREFIX, ApiSurface
 from sandbox.service import service_app
 from sandbox.zendesk_admin import ZendeskAdmin, add_admin_routes
+from sandbox.zendesk_audits import add_audit_routes
 from sandbox.zendesk_events import add_event_export_route
 from sandbox.zendesk_model import (
     BRANDS,
@@ -116,6 +117,17 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _system(request: Request) -> dict[str, Any]:
+    """What Zendesk records of a request in its audit's `metadata.system`."""
+    return {
+        "client": request.headers.get("user-agent"),
+        "ip_address": request.client.host if request.client else None,
+        "location": None,
+        "latitude": None,
+        "longitude": None,
+    }
+
+
 def _add_api_routes(app: FastAPI, state: ZendeskState, oauth: OAuthRegistry) -> None:
     """Tickets, comments, users, brands, groups, fields, the export and uploads."""
     base = state.base_url
@@ -123,7 +135,7 @@ def _add_api_routes(app: FastAPI, state: ZendeskState, oauth: OAuthRegistry) -> 
     @app.post("/api/v2/tickets", status_code=201)
     async def create_ticket(request: Request) -> JSONResponse:
         key = request.headers.get("idempotency-key")
-        response, replayed = state.create_ticket(await _json_body(request), key)
+        response, replayed = state.create_ticket(await _json_body(request), key, _system(request))
         headers = {"Location": response["ticket"]["url"]}
         if key is not None:
             headers["x-idempotency-lookup"] = "hit" if replayed else "miss"
@@ -135,7 +147,7 @@ def _add_api_routes(app: FastAPI, state: ZendeskState, oauth: OAuthRegistry) -> 
 
     @app.put("/api/v2/tickets/{ticket_id}")
     async def update_ticket(ticket_id: int, request: Request) -> dict[str, Any]:
-        return state.update_ticket(ticket_id, await _json_body(request))
+        return state.update_ticket(ticket_id, await _json_body(request), _system(request))
 
     @app.get("/api/v2/tickets/{ticket_id}/comments")
     async def list_comments(ticket_id: int, sort_order: str = "asc") -> dict[str, Any]:
@@ -294,6 +306,7 @@ def create_zendesk_app(
         add_oauth_routes(app, oauth, state.base_url)
         add_admin_routes(app, admin)
         add_event_export_route(app, state, admin)
+        add_audit_routes(app, state)
 
     app = service_app(
         "Zendesk sandbox",

@@ -3,14 +3,38 @@ anything changes so that a refused request leaves no trace."""
 
 from __future__ import annotations
 
+import math
+
 from sandbox.zendesk_model import (
     API_USER_ID,
     BRANDS,
     GROUPS,
     CommentInput,
+    Ticket,
     ZendeskData,
+    ZendeskError,
     record_invalid,
 )
+
+
+def check_updatable(ticket: Ticket, now: float, *, limit: int, window: float) -> None:
+    """The per-ticket update limit (429), then "closed prevents ticket update" (422)."""
+    ticket.recent_updates = [t for t in ticket.recent_updates if t > now - window]
+    if len(ticket.recent_updates) >= limit:
+        raise ZendeskError(
+            429,
+            "TooManyRequests",
+            f"Ticket {ticket.id} was updated {len(ticket.recent_updates)} times in the last"
+            f" {window:g} seconds; try again later",
+            retry_after=max(1, math.ceil(ticket.recent_updates[0] + window - now)),
+        )
+    if ticket.status == "closed":
+        raise ZendeskError(
+            422,
+            "RecordInvalid",
+            "Record validation errors",
+            details={"status": [{"description": "Status: closed prevents ticket update"}]},
+        )
 
 
 def check_comment(data: ZendeskData, given: CommentInput) -> None:

@@ -66,6 +66,7 @@ def record(
     before: dict[str, Any] | None,
     comment: Comment | None = None,
     via: str = API_VIA,
+    metadata: dict[str, Any] | None = None,
 ) -> TicketEvent | None:
     """Keep the event of a create (`before` None) or an update; None if nothing changed."""
     now = audited(ticket)
@@ -93,6 +94,7 @@ def record(
         via=via,
         child_events=children,
         comment_id=comment.id if comment else None,
+        metadata=metadata or {"system": {}, "custom": {}},
     )
     data.ticket_events.append(event)
     return event

@@ -67,6 +67,11 @@ def record_invalid(field: str, description: str) -> ZendeskError:
     )
 
 
+def audit_metadata(custom: dict[str, Any] | None, system: dict[str, Any]) -> dict[str, Any]:
+    """An audit's `metadata`: what Zendesk saw of the request, and the request's own."""
+    return {"system": dict(system), "custom": dict(custom or {})}
+
+
 def not_found() -> ZendeskError:
     return ZendeskError(404, "RecordNotFound", "Not found")
 
@@ -118,6 +123,8 @@ class Comment(BaseModel):
     public: bool
     attachments: list[Attachment] = []
     created_at: int
+    metadata: dict[str, Any] = {}
+    """Its audit's `metadata` (`system` and `custom`), which Zendesk shows on the comment too."""
 
 
 class Ticket(BaseModel):
@@ -159,6 +166,9 @@ class TicketEvent(BaseModel):
     via: str
     child_events: list[dict[str, Any]] = []
     comment_id: int | None = None
+    metadata: dict[str, Any] = {}
+    """The audit's `metadata`: `system` (client, IP address) and `custom` (what the request's
+    write-only `ticket.metadata` gave), as `GET /api/v2/tickets/{id}/audits` shows it."""
 
 
 class IdempotentCreate(BaseModel):
@@ -183,6 +193,23 @@ class ZendeskData(BaseModel):
         "attachment": 800001,
     }
     """Distinct ranges, so that a ticket id used as a user id shows up in a test at once."""
+
+    def recall_create(self, key: str, fingerprint: str, now: float) -> dict[str, Any] | None:
+        """The response of the create remembered under `key`, if any (keys last two hours);
+        the same key with another body is Zendesk's 400 IdempotentRequestError."""
+        for old, entry in list(self.idempotency.items()):
+            if entry.remembered_at <= now - IDEMPOTENCY_SECONDS:
+                del self.idempotency[old]
+        remembered = self.idempotency.get(key)
+        if remembered is None:
+            return None
+        if remembered.fingerprint != fingerprint:
+            raise ZendeskError(
+                400,
+                "IdempotentRequestError",
+                "The Idempotency-Key was already used with a different request body",
+            )
+        return remembered.response
 
     def new_id(self, kind: str) -> int:
         issued = self.next_ids[kind]
@@ -257,6 +284,8 @@ class TicketInput(BaseModel):
     custom_fields: list[FieldValue] | None = None
     fields: list[FieldValue] | None = None
     via_followup_source_id: int | None = None
+    metadata: dict[str, Any] | None = None
+    """Write-only: kept on the request's audit as `metadata.custom`."""
 
 
 class UserInput(BaseModel):

@@ -116,7 +116,7 @@ def comment_json(comment: Comment, base_url: str) -> dict[str, Any]:
         "audit_id": comment.audit_id,
         "via": API_VIA,
         "created_at": iso(comment.created_at),
-        "metadata": {"system": {}, "custom": {}},
+        "metadata": comment.metadata or {"system": {}, "custom": {}},
     }
 
 
@@ -128,8 +128,9 @@ def audit_json(
     actor_id: int,
     comment: Comment | None,
     status_change: dict[str, Any] | None,
+    metadata: dict[str, Any],
 ) -> dict[str, Any]:
-    """The audit an update answers with: its comment and its status change, if any."""
+    """The audit a create or update answers with: its comment and status change, if any."""
     events = [] if comment is None else [comment_json(comment, base_url)]
     if status_change is not None:
         events.append({"type": "Change", "field_name": "status", **status_change})
@@ -138,7 +139,7 @@ def audit_json(
         "ticket_id": ticket.id,
         "created_at": iso(ticket.updated_at),
         "author_id": actor_id,
-        "metadata": {"system": {}, "custom": {}},
+        "metadata": metadata,
         "via": API_VIA,
         "events": events,
     }

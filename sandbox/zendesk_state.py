@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import math
 import re
 import secrets
 import uuid
@@ -28,11 +27,15 @@ from sandbox.delivery import ZENDESK_POLICY
 from sandbox.ratelimit import RollingWindow
 from sandbox.signing import zendesk_headers
 from sandbox.state import WebhookState
-from sandbox.zendesk_checks import check_assignment, check_brand, check_comment
+from sandbox.zendesk_checks import (
+    check_assignment,
+    check_brand,
+    check_comment,
+    check_updatable,
+)
 from sandbox.zendesk_model import (
     API_USER_ID,
     DEFAULT_BRAND_ID,
-    IDEMPOTENCY_SECONDS,
     Attachment,
     Comment,
     CommentInput,
@@ -44,7 +47,7 @@ from sandbox.zendesk_model import (
     UserInput,
     ZendeskConfig,
     ZendeskData,
-    ZendeskError,
+    audit_metadata,
     not_found,
     record_invalid,
 )
@@ -119,26 +122,31 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
     # Tickets
 
     def create_ticket(
-        self, body: dict[str, Any], idempotency_key: str | None
+        self, body: dict[str, Any], idempotency_key: str | None, system: dict[str, Any]
     ) -> tuple[dict[str, Any], bool]:
-        """Create a ticket; returns the response body and whether it replays an earlier one."""
+        """Create a ticket; returns the response body and whether it replays an earlier one.
+
+        `system` is what Zendesk notes of the request on its audit (client, IP address)."""
         fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         if idempotency_key is not None:
-            now = self.clock()
-            for key, entry in list(self.data.idempotency.items()):
-                if entry.remembered_at <= now - IDEMPOTENCY_SECONDS:
-                    del self.data.idempotency[key]
-            remembered = self.data.idempotency.get(idempotency_key)
+            remembered = self.data.recall_create(idempotency_key, fingerprint, self.clock())
             if remembered is not None:
-                if remembered.fingerprint != fingerprint:
-                    raise ZendeskError(
-                        400,
-                        "IdempotentRequestError",
-                        "The Idempotency-Key was already used with a different request body",
-                    )
-                return remembered.response, True
-        ticket = self._new_ticket(TicketInput.model_validate(body.get("ticket") or {}))
-        response = {"ticket": ticket_json(ticket, self.base_url)}
+                return remembered, True
+        given = TicketInput.model_validate(body.get("ticket") or {})
+        metadata = audit_metadata(given.metadata, system)
+        ticket, comment = self._new_ticket(given, metadata)
+        response = {
+            "ticket": ticket_json(ticket, self.base_url),
+            "audit": audit_json(
+                ticket,
+                self.base_url,
+                audit_id=comment.audit_id,
+                actor_id=comment.author_id,
+                comment=comment,
+                status_change=None,
+                metadata=metadata,
+            ),
+        }
         if idempotency_key is not None:
             self.data.idempotency[idempotency_key] = IdempotentCreate(
                 fingerprint=fingerprint, remembered_at=self.clock(), response=response
@@ -146,7 +154,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         self.save()
         return response, False
 
-    def _new_ticket(self, given: TicketInput) -> Ticket:
+    def _new_ticket(self, given: TicketInput, metadata: dict[str, Any]) -> tuple[Ticket, Comment]:
         source = None
         if given.via_followup_source_id is not None:
             source = self.data.tickets.get(given.via_followup_source_id)
@@ -194,37 +202,28 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
             created_at=now,
             updated_at=now,
         )
-        comment = self._add_comment(ticket, first, now)
+        comment = self._add_comment(ticket, first, now, metadata)
         ticket.description = comment.body
         self.data.tickets[ticket.id] = ticket
-        self._audit(ticket, comment.audit_id, comment.author_id, None, comment)
+        self._audit(ticket, comment.audit_id, comment.author_id, None, comment, metadata=metadata)
         if source is not None:
             source.followup_ids.append(ticket.id)
         self._emit("created", ticket, actor_id=comment.author_id, event={})
         self._emit_comment(ticket, comment)
-        return ticket
+        return ticket, comment
 
-    def update_ticket(self, ticket_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    def update_ticket(
+        self, ticket_id: int, body: dict[str, Any], system: dict[str, Any]
+    ) -> dict[str, Any]:
         """Apply `PUT /api/v2/tickets/{id}`; returns the response body (ticket and audit)."""
         ticket = self.ticket(ticket_id)
         now = self.clock()
-        window = self.config.ticket_update_window_seconds
-        ticket.recent_updates = [t for t in ticket.recent_updates if t > now - window]
-        if len(ticket.recent_updates) >= self.config.ticket_update_limit:
-            raise ZendeskError(
-                429,
-                "TooManyRequests",
-                f"Ticket {ticket_id} was updated {len(ticket.recent_updates)} times in the last"
-                f" {window:g} seconds; try again later",
-                retry_after=max(1, math.ceil(ticket.recent_updates[0] + window - now)),
-            )
-        if ticket.status == "closed":
-            raise ZendeskError(
-                422,
-                "RecordInvalid",
-                "Record validation errors",
-                details={"status": [{"description": "Status: closed prevents ticket update"}]},
-            )
+        check_updatable(
+            ticket,
+            now,
+            limit=self.config.ticket_update_limit,
+            window=self.config.ticket_update_window_seconds,
+        )
         given = TicketInput.model_validate(body.get("ticket") or {})
         changed = given.model_fields_set
         # Everything is checked before anything changes: a refused update leaves no trace.
@@ -240,9 +239,10 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
             ticket.requester_id = zendesk_users.requester_id(self.data, given, self.now())
         ticket.brand_id = brand_id
         previous_status = ticket.status
+        metadata = audit_metadata(given.metadata, system)
         comment = None
         if given_comment is not None:
-            comment = self._add_comment(ticket, given_comment, int(now))
+            comment = self._add_comment(ticket, given_comment, int(now), metadata)
         for name in ("subject", "priority", "type", "external_id", "group_id", "assignee_id"):
             if name in changed:
                 setattr(ticket, name, getattr(given, name))
@@ -263,7 +263,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
             self._emit_comment(ticket, comment)
         status_change = self._status_changed(ticket, previous_status, actor_id)
         audit_id = comment.audit_id if comment else self.data.new_id("audit")
-        self._audit(ticket, audit_id, actor_id, before, comment)
+        self._audit(ticket, audit_id, actor_id, before, comment, metadata=metadata)
         self.save()
         return {
             "ticket": ticket_json(ticket, self.base_url),
@@ -274,6 +274,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
                 actor_id=actor_id,
                 comment=comment,
                 status_change=status_change,
+                metadata=metadata,
             ),
         }
 
@@ -314,6 +315,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         before: dict[str, Any] | None,
         comment: Comment | None = None,
         via: str = zendesk_events.API_VIA,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         """Keep the ticket event of a create (`before` None) or an update, for the export."""
         zendesk_events.record(
@@ -325,6 +327,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
             before=before,
             comment=comment,
             via=via,
+            metadata=metadata,
         )
 
     def _status_changed(
@@ -337,7 +340,9 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         self._emit("status_changed", ticket, actor_id=actor_id, event=event)
         return {"value": ticket.status, "previous_value": previous}
 
-    def _add_comment(self, ticket: Ticket, given: CommentInput, now: int) -> Comment:
+    def _add_comment(
+        self, ticket: Ticket, given: CommentInput, now: int, metadata: dict[str, Any]
+    ) -> Comment:
         if given.body:
             body, html_body = given.body, comment_html(given.body)
         else:
@@ -352,6 +357,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
             public=given.public,
             attachments=[self.data.uploads[token] for token in given.uploads],
             created_at=now,
+            metadata=metadata,
         )
         ticket.comments.append(comment)
         return comment
