@@ -8,6 +8,7 @@
     python starter.py setup            # connect Zendesk, record the choices in .env (M1-M3)
     python starter.py test-integration # a test text through every hop, reported (M19)
     python starter.py reconcile        # repair what never reached a webhook (B1, B10)
+    python starter.py migrate          # bring the product database's schema to head
 
 Settings come from the environment / `.env`; a service with no credentials there is taken to be
 the embedded stack's sandbox (`python worker.py --dev`). Each command lives in `cli/`.
@@ -20,10 +21,10 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from cli import conversation, find, integration, reconcile, replay, report, setup
+from cli import conversation, find, integration, migrate, reconcile, replay, report, setup
 from cli.common import effective_settings
 
-COMMAND_MODULES = [conversation, find, replay, report, setup, integration, reconcile]
+COMMAND_MODULES = [conversation, find, replay, report, setup, integration, reconcile, migrate]
 
 
 def parser() -> argparse.ArgumentParser:

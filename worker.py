@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+import migrations
 from activities.customers import CustomerActivities
 from activities.metrics import MetricsActivities
 from activities.reconcile import ReconcileActivities
@@ -156,8 +157,9 @@ async def run_workers(workers: Sequence[Worker]) -> None:
 
 async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then let in-flight activities finish before exiting."""
-    client = await connect(settings)
     engine = make_engine(settings.database_url)
+    migrations.require_head(engine)  # before Temporal: a schema left behind is said at once
+    client = await connect(settings)
     await temporal.ensure_reconcile_schedule(client, settings)
     async with http_client(settings) as http:
         workers = build_workers(client, settings, http=http, engine=engine)

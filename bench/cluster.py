@@ -18,6 +18,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+import migrations
 from core.settings import Settings
 from devstack.processes import free_port, temporal_server_args
 from devstack.sandboxes import ZENDESK_TOKEN, SandboxPorts, with_sandboxes
@@ -113,6 +114,7 @@ class Cluster:
 
     async def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        migrations.upgrade(self.settings.database_url)  # as the compose stack's migrate service
         temporal = self._spawn(
             "temporal",
             temporal_server_args(

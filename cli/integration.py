@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from cli.common import temporal_client
+from cli.common import database, temporal_client
 from cli.conversation import post_agent_comment, post_inbound_text
 from clients.errors import ApiError
 from clients.zendesk import ZendeskClient
@@ -245,7 +245,7 @@ def _reply_sid(settings: Settings, workflow_id: str, body: str) -> str | None:
     url = settings.database_url
     if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
         return None  # not this machine's database: do not create an empty one
-    engine = db.make_engine(url)
+    engine = database(settings)
     try:
         rows = db.messages_for(engine, conversation_id=workflow_id)
     finally:

@@ -17,8 +17,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from cli.common import temporal_client
-from core.db import make_engine
+from cli.common import database, temporal_client
 from core.reconcile import SCHEDULE_ID, WORKFLOW_NAME, ReconcileInput, ReconcileReport
 from core.settings import Settings
 from intake import journal
@@ -46,7 +45,7 @@ async def reconcile(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def intake(settings: Settings, args: argparse.Namespace) -> int:
-    backlog = await asyncio.to_thread(journal.backlog, make_engine(settings.database_url))
+    backlog = await asyncio.to_thread(journal.backlog, database(settings))
     figures = {
         "events": backlog.events,
         "workflows": backlog.workflows,

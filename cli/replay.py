@@ -37,14 +37,13 @@ from typing import Any
 
 import httpx
 
-from cli.common import temporal_client
+from cli.common import database, temporal_client
 from cli.replay_events import ReplayFileError, load_events
 from cli.replay_progress import Progress
 from cli.replay_run import replay_all
 from cli.replay_send import HttpSender
 from cli.replay_summary import EndStateReader, Summary, describe
 from core.conversation import conversation_id
-from core.db import make_engine
 from core.settings import Settings
 
 
@@ -74,7 +73,7 @@ async def replay(settings: Settings, args: argparse.Namespace) -> int:
         problems = getattr(exc, "problems", [str(exc)])
         print(f"{path}: not replayed, fix these first:\n  " + "\n  ".join(problems))
         return 2
-    engine = make_engine(settings.database_url)
+    engine = database(settings)
     temporal = await temporal_client(settings)
     conversations = {e.event.conversation for e in events}
     async with httpx.AsyncClient(timeout=30) as http:

@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 
+from cli.common import database
 from clients.zendesk import auth_header
 from core import db
-from core.db import make_engine
 from core.reporting import (
     GroupRow,
     Report,
@@ -97,7 +97,7 @@ async def gather(
     settings: Settings, *, since: datetime | None, until: datetime | None, zendesk: bool
 ) -> Report:
     """The report over the SMS tickets created in [since, until)."""
-    engine = make_engine(settings.database_url)
+    engine = database(settings)
     try:
         links = await asyncio.to_thread(db.ticket_links_between, engine, since=since, until=until)
         ids = [link.ticket_id for link in links]

@@ -31,7 +31,8 @@ OUTSIDE_KINDS = ("campaign", "flow", "other")
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for SQLite (file made on demand, WAL) or PostgreSQL, with the tables created."""
+    """An engine for SQLite (file made on demand, WAL) or PostgreSQL. It creates no tables:
+    the schema is Alembic's (`python starter.py migrate`, see `migrations/`)."""
     connect_args: dict[str, Any] = {}
     is_sqlite = url.startswith("sqlite")
     if is_sqlite:
@@ -45,7 +46,6 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not is_sqlite)
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
-    SQLModel.metadata.create_all(engine)
     return engine
 
 

@@ -13,6 +13,7 @@ import logging
 import signal
 from pathlib import Path
 
+import migrations
 from core.db import make_engine
 from core.settings import get_settings
 from core.temporal import ensure_reconcile_schedule
@@ -62,6 +63,7 @@ async def run_dev_stack(state_dir: str) -> None:
             )
         )
         client = await connect(settings)
+        migrations.upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         await ensure_reconcile_schedule(client, settings)
         sandboxes = build_sandboxes(settings, folder)

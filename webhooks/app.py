@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+import migrations
 from core.db import make_engine
 from core.process import configure_logging
 from core.settings import Settings, get_settings
@@ -44,8 +45,11 @@ def create_app(
         config = settings or get_settings()
         if settings is None:  # deployed (`uvicorn webhooks.app:app`), not inside a test or stack
             configure_logging(config.log_level)
+        database = engine
+        if database is None:
+            database = make_engine(config.database_url)
+            migrations.require_head(database)
         client = temporal or await connect(config)
-        database = engine or make_engine(config.database_url)
         door = Door(client, database, config)
         app.state.receiver = Receiver(settings=config, temporal=client, engine=database, door=door)
         # Every webhook replica forwards the journal; claims keep them from doubling up.

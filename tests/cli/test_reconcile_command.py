@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
+import migrations
 import starter
 from core.db import make_engine
 from core.messages import InboundSms
@@ -59,6 +60,7 @@ async def test_intake_shows_the_journal_backlog(
 ) -> None:
     # A database of its own: no webhook process forwards from it, so the event stays put.
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path}/held.db")  # type: ignore[call-arg]
+    migrations.upgrade(settings.database_url)
     args = starter.parser().parse_args(["intake"])
     assert await args.run(settings, args) == 0
     assert "empty" in capsys.readouterr().out

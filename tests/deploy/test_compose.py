@@ -33,6 +33,7 @@ EXPECTED_SERVICES = {
     "temporal-admin-tools",
     "temporal-ui",
     "product-db",
+    "migrate",
     *APP_SERVICES,
 }
 SEARCH_ATTRIBUTES = {
@@ -356,9 +357,22 @@ def test_app_services_wait_for_temporal_search_attributes_and_database(
 ) -> None:
     for name in APP_SERVICES:
         deps = services[name].get("depends_on") or {}
-        assert {"temporal", "product-db", "temporal-admin-tools"} <= set(deps), name
+        assert {"temporal", "product-db", "temporal-admin-tools", "migrate"} <= set(deps), name
         assert deps["temporal-admin-tools"]["condition"] == "service_completed_successfully"
         assert deps["product-db"]["condition"] == "service_healthy"
+        # The schema is migrated once, before either starts (no process creates tables).
+        assert deps["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_migrate_runs_the_product_command_on_the_product_database(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    migrate = services["migrate"]
+    assert _tokens(migrate["command"]) == ["python", "starter.py", "migrate"]
+    _assert_command_targets_exist(_tokens(migrate["command"]), "migrate.command")
+    assert "product-db:5432/smsdesk" in migrate["environment"]["DATABASE_URL"]
+    assert migrate["depends_on"]["product-db"]["condition"] == "service_healthy"
+    assert migrate.get("restart") == "no"
 
 
 def test_volumes_are_declared_and_bind_mounts_exist(

@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+import migrations
 from core.db import make_engine
 from core.settings import Settings
 from devstack.processes import binary
@@ -85,6 +86,7 @@ async def test_a_text_is_journaled_and_answered_200_when_temporal_is_down(
 async def test_503_when_neither_temporal_nor_the_database_takes_the_text(
     gone_temporal: Client, tmp_path: Path
 ) -> None:
+    migrations.upgrade(f"sqlite:///{tmp_path}/broken.db")
     engine = make_engine(f"sqlite:///{tmp_path}/broken.db")
     with engine.begin() as connection:  # the journal is gone: the database refuses the write
         connection.execute(text("DROP TABLE intakeevent"))
