@@ -39,6 +39,7 @@ from core import temporal
 from core.db import make_engine
 from core.process import configure_logging
 from core.settings import Settings, get_settings
+from core.temporal_checks import check_temporal
 from intake.door import Door
 from workflows.conversation import SmsConversation
 from workflows.reconcile import Reconcile
@@ -160,6 +161,7 @@ async def serve(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     migrations.require_head(engine)  # before Temporal: a schema left behind is said at once
     client = await connect(settings)
+    await check_temporal(client, settings.temporal_namespace)
     await temporal.ensure_reconcile_schedule(client, settings)
     async with http_client(settings) as http:
         workers = build_workers(client, settings, http=http, engine=engine)

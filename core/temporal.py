@@ -5,6 +5,9 @@ workers keep in place."""
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
 
 from temporalio.client import (
     Client,
@@ -20,8 +23,10 @@ from temporalio.client import (
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.envconfig import ClientConfig, ClientConnectConfig
 
 from core.codec import EncryptionCodec, parse_key
+from core.env_file import read_env_file
 from core.reconcile import SCHEDULE_ID, ReconcileInput
 from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
 from core.settings import Settings
@@ -44,12 +49,32 @@ def data_converter(settings: Settings) -> DataConverter:
     return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 
 
+def connect_config(
+    settings: Settings, environ: Mapping[str, str] | None = None, env_file: Path = Path(".env")
+) -> ClientConnectConfig:
+    """Where and how to reach Temporal, by the SDK's environment configuration.
+
+    `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS*`,
+    `TEMPORAL_GRPC_META_*`, and profiles in a TOML file (`TEMPORAL_PROFILE`,
+    `TEMPORAL_CONFIG_FILE`, or the SDK's default path), read from the environment and, as every
+    setting, from `.env`. An address or namespace set on `settings` itself (the dev stack,
+    tests) wins; otherwise the settings' defaults fill what the configuration leaves out.
+    """
+    env = dict(os.environ if environ is None else environ)
+    for key, value in read_env_file(env_file).items():
+        if key.startswith("TEMPORAL_"):
+            env.setdefault(key, value)
+    config = ClientConfig.load_client_connect_config(override_env_vars=env)
+    given = settings.model_fields_set
+    if "temporal_address" in given or "target_host" not in config:
+        config["target_host"] = settings.temporal_address
+    if "temporal_namespace" in given or "namespace" not in config:
+        config["namespace"] = settings.temporal_namespace
+    return config
+
+
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-    )
+    return await Client.connect(**connect_config(settings), data_converter=data_converter(settings))
 
 
 async def ensure_reconcile_schedule(

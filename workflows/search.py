@@ -11,6 +11,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 from core.conversation import ConversationInput, ConversationState
+from core.temporal_checks import SEARCH_ATTRIBUTES
 from workflows.versions import SKIP_UNCHANGED_SEARCH_ATTRIBUTES
 
 CUSTOMER_PHONE = SearchAttributeKey.for_keyword("CustomerPhone")
@@ -19,12 +20,7 @@ ZENDESK_TICKET_ID = SearchAttributeKey.for_int("ZendeskTicketId")
 CONVERSATION_STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
 
 #: Name and type of each attribute, for `temporal server start-dev --search-attribute`.
-DEV_SERVER_ARGS = {
-    "CustomerPhone": "Keyword",
-    "SenderNumber": "Keyword",
-    "ZendeskTicketId": "Int",
-    "ConversationStatus": "Keyword",
-}
+DEV_SERVER_ARGS = SEARCH_ATTRIBUTES
 
 NO_TICKET = "no_ticket"
 

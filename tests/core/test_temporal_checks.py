@@ -1,0 +1,60 @@
+"""The worker's start checks: a missing namespace, and a search attribute missing or of the
+wrong type, end it with the command that fixes each; the dev server as set up passes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from core.temporal_checks import TemporalNotReady, check_temporal
+
+
+async def test_the_dev_server_as_set_up_passes(temporal_env: WorkflowEnvironment) -> None:
+    await check_temporal(temporal_env.client, "default")
+
+
+async def test_a_missing_namespace_is_named_with_its_create_command(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    with pytest.raises(TemporalNotReady, match="temporal operator namespace create --namespace"):
+        await check_temporal(temporal_env.client, f"nope-{uuid.uuid4().hex[:6]}")
+
+
+async def test_missing_and_mistyped_search_attributes_are_named_with_their_fix(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    client: Client = temporal_env.client
+    namespace = f"checks-{uuid.uuid4().hex[:6]}"
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace,
+            workflow_execution_retention_period=_duration(timedelta(days=1)),
+        )
+    )
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={"CustomerPhone": IndexedValueType.INDEXED_VALUE_TYPE_TEXT},
+        )
+    )
+    with pytest.raises(TemporalNotReady) as raised:
+        await check_temporal(client, namespace)
+    message = str(raised.value)
+    # Missing: its create command. Mistyped: remove, then create.
+    assert f"--namespace {namespace} --name ZendeskTicketId --type Int" in message
+    assert "CustomerPhone is registered as Text, smsdesk needs Keyword" in message
+    assert f"search-attribute remove --namespace {namespace} --name CustomerPhone" in message
+
+
+def _duration(span: timedelta) -> Duration:
+    duration = Duration()
+    duration.FromTimedelta(span)
+    return duration
