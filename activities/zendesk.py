@@ -1,8 +1,10 @@
 """Activities that write to Zendesk. They run on the Zendesk task queue, whose server-side rate
 limit spreads the account's request budget over every conversation (B5).
 
-Exactly-once (B4): ticket creation sends an `Idempotency-Key`; comments and notes carry a marker
-(`core.markers`) and a retried attempt first looks for its marker on the ticket.
+Exactly-once (B4): ticket creation sends an `Idempotency-Key`; every create and update carries
+a reference in its audit metadata (`core.markers`, B13: never in the comment body, so agents
+read the customer's text as sent), and a retried attempt first looks for its reference among
+the ticket's latest audits.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.errors import retry_decisions
-from clients.errors import Unprocessable
+from clients.errors import RejectedRequest, Unprocessable
 from clients.zendesk import ZendeskClient, ZendeskTicket
 from core import db
-from core.markers import has_marker, with_marker
+from core.markers import audit_metadata, has_legacy_marker, has_reference, legacy_marker
 from core.messages import TicketStatus
 from core.tables import MessageLog, TicketLink
 
@@ -117,7 +119,8 @@ class RecallResult(BaseModel):
 
 
 def comment_body(texts: list[CustomerText], preamble: str | None = None) -> str:
-    """One comment from a burst of texts, with media noted rather than silently lost (M13)."""
+    """One comment from a burst of texts, each exactly as sent (B13), with media noted rather
+    than silently lost (M13)."""
     parts = [preamble] if preamble else []
     for text in texts:
         part = text.body
@@ -125,7 +128,7 @@ def comment_body(texts: list[CustomerText], preamble: str | None = None) -> str:
             noun = "picture or file" if text.media_count == 1 else "pictures or files"
             part += f"\n({text.media_count} {noun} sent with this text: not shown in Zendesk)"
         parts.append(part)
-    return with_marker("\n\n".join(parts), batch_key(texts))
+    return "\n\n".join(parts)
 
 
 def _context_preamble(context: list[MessageLog]) -> str | None:
@@ -137,6 +140,22 @@ def _context_preamble(context: list[MessageLog]) -> str | None:
 
 def batch_key(texts: list[CustomerText]) -> str:
     return texts[0].message_sid
+
+
+def _idempotency_conflict(error: RejectedRequest) -> bool:
+    """Is this 400 Zendesk's IdempotentRequestError (the key was used with another body)?"""
+    try:
+        return bool(json.loads(error.body).get("error") == "IdempotentRequestError")
+    except (ValueError, AttributeError):
+        return False
+
+
+def _pre_b13_create(ticket: dict[str, Any], key: str) -> dict[str, Any]:
+    """The create body a version before B13 sent: the marker in the comment, no metadata."""
+    legacy = {name: value for name, value in ticket.items() if name != "metadata"}
+    comment = ticket["comment"]
+    legacy["comment"] = {**comment, "body": f"{comment['body']}\n\n{legacy_marker(key)}"}
+    return legacy
 
 
 def _closed_refusal(error: Unprocessable) -> bool:
@@ -185,6 +204,7 @@ class ZendeskActivities:
             "requester_id": request.requester_id,
             "tags": [SMS_TAG],
             "external_id": request.conversation_id,
+            "metadata": audit_metadata(batch_key(request.texts)),
         }
         if request.brand_id is not None:
             ticket["brand_id"] = request.brand_id
@@ -192,7 +212,15 @@ class ZendeskActivities:
             ticket["via_followup_source_id"] = request.follow_up_of
         key = f"{request.conversation_id}:{batch_key(request.texts)}"
         with retry_decisions():
-            created = await self._zendesk.create_ticket(ticket, idempotency_key=key)
+            try:
+                created = await self._zendesk.create_ticket(ticket, idempotency_key=key)
+            except RejectedRequest as exc:
+                # A first attempt made before B13 (a worker upgraded mid-retry) sent another
+                # body under this key: replaying that body gets its ticket back, not a twin.
+                if activity.info().attempt == 1 or not _idempotency_conflict(exc):
+                    raise
+                legacy = _pre_b13_create(ticket, batch_key(request.texts))
+                created = await self._zendesk.create_ticket(legacy, idempotency_key=key)
         link = TicketLink(
             ticket_id=created.ticket.id,
             conversation_id=request.conversation_id,
@@ -217,11 +245,12 @@ class ZendeskActivities:
         body = comment_body(request.texts)
         with retry_decisions():
             if activity.info().attempt > 1:
-                existing = await self._find_marked(request.ticket_id, batch_key(request.texts))
+                existing = await self._find_written(request.ticket_id, batch_key(request.texts))
                 if existing is not None:
                     return CommentResult(ticket=existing)
             update: dict[str, Any] = {
-                "comment": {"body": body, "public": True, "author_id": request.requester_id}
+                "comment": {"body": body, "public": True, "author_id": request.requester_id},
+                "metadata": audit_metadata(batch_key(request.texts)),
             }
             if request.reopen:
                 update["status"] = TicketStatus.OPEN.value
@@ -240,10 +269,11 @@ class ZendeskActivities:
         in the result rather than retried forever."""
         with retry_decisions():
             if activity.info().attempt > 1:
-                if await self._find_marked(request.ticket_id, request.key) is not None:
+                if await self._find_written(request.ticket_id, request.key) is not None:
                     return NoteResult(written=True)
             update: dict[str, Any] = {
-                "comment": {"body": with_marker(request.body, request.key), "public": False}
+                "comment": {"body": request.body, "public": False},
+                "metadata": audit_metadata(request.key),
             }
             if request.tags:
                 update["additional_tags"] = request.tags
@@ -302,11 +332,19 @@ class ZendeskActivities:
             ticket = await self._zendesk.get_ticket(link.ticket_id)
         return RecallResult(ticket=_result(ticket))
 
-    async def _find_marked(self, ticket_id: int, key: str) -> TicketResult | None:
-        comments = await self._zendesk.list_comments(ticket_id)
-        if not any(has_marker(comment.body, key) for comment in comments):
-            return None
-        return _result(await self._zendesk.get_ticket(ticket_id))
+    async def _find_written(self, ticket_id: int, key: str) -> TicketResult | None:
+        """The ticket, if an earlier attempt's write with reference `key` landed on it.
+
+        One read of the latest audits answers both ways a write was marked: the reference in
+        the audit's `metadata.custom` (B13), or, for an attempt made by a version before B13,
+        the marker at the end of the audit's comment body.
+        """
+        for audit in await self._zendesk.latest_audits(ticket_id):
+            if has_reference(audit.custom, key) or any(
+                has_legacy_marker(body, key) for body in audit.comment_bodies
+            ):
+                return _result(await self._zendesk.get_ticket(ticket_id))
+        return None
 
     async def _attach(self, texts: list[CustomerText], ticket_id: int) -> None:
         sids = [text.message_sid for text in texts]

@@ -15,6 +15,7 @@ import asyncio
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -23,7 +24,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 
 from clients.zendesk import ZendeskClient  # noqa: E402
-from core.markers import with_marker  # noqa: E402
+from core.markers import audit_metadata  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from webhooks.signatures import twilio_signature  # noqa: E402
 
@@ -54,7 +55,9 @@ def create_bridge(settings: Settings, public_url: str) -> FastAPI:
         if request.headers.get("X-Twilio-Signature") != twilio_signature(auth_token, url, form):
             raise HTTPException(401, "bad signature")
         customer, sid, body = form["From"], form["MessageSid"], form.get("Body", "")
-        comment = {"body": with_marker(body, sid), "public": True}
+        # Written as the product writes it (B13): the text as sent, the reference in metadata.
+        comment: dict[str, Any] = {"body": body, "public": True}
+        metadata = audit_metadata(sid)
         async with locks[customer]:
             if customer not in requesters:
                 user = await zendesk.create_or_update_user(
@@ -63,7 +66,9 @@ def create_bridge(settings: Settings, public_url: str) -> FastAPI:
                 requesters[customer] = user.id
             comment["author_id"] = requesters[customer]
             if customer in tickets:
-                await zendesk.update_ticket(tickets[customer], {"comment": comment})
+                await zendesk.update_ticket(
+                    tickets[customer], {"comment": comment, "metadata": metadata}
+                )
             else:
                 created = await zendesk.create_ticket(
                     {
@@ -71,6 +76,7 @@ def create_bridge(settings: Settings, public_url: str) -> FastAPI:
                         "comment": comment,
                         "requester_id": requesters[customer],
                         "tags": ["sms"],
+                        "metadata": metadata,
                     },
                     idempotency_key=sid,
                 )

@@ -36,6 +36,25 @@ class ZendeskComment(BaseModel):
     public: bool = True
 
 
+class ZendeskAudit(BaseModel):
+    """One create or update of a ticket: its `metadata.custom` is what the write's own
+    write-only `ticket.metadata` gave; `events` hold its comment (with `body`) and changes."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    events: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def custom(self) -> dict[str, Any]:
+        custom = self.metadata.get("custom")
+        return custom if isinstance(custom, dict) else {}
+
+    @property
+    def comment_bodies(self) -> list[str]:
+        return [str(e.get("body") or "") for e in self.events if e.get("type") == "Comment"]
+
+
 class ZendeskTicket(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: int
@@ -209,6 +228,16 @@ class ZendeskClient:
         )
         comments = [ZendeskComment.model_validate(c) for c in response.json()["comments"]]
         return sorted(comments, key=lambda c: c.id)
+
+    async def latest_audits(self, ticket_id: int) -> list[ZendeskAudit]:
+        """The ticket's most recent audits (one page of up to 100), newest first: enough for
+        a retried write to find what its earlier attempt left."""
+        response = await self._call(
+            "GET",
+            f"/api/v2/tickets/{ticket_id}/audits",
+            params={"sort_order": "desc", "page[size]": 100},
+        )
+        return [ZendeskAudit.model_validate(a) for a in response.json()["audits"]]
 
     async def list_brands(self) -> list[dict[str, Any]]:
         response = await self._call("GET", "/api/v2/brands")

@@ -1,28 +1,46 @@
-"""Markers that smsdesk puts on what it writes into Zendesk.
+"""How smsdesk recognises its own writes to Zendesk, without showing agents any machinery (B13).
 
-A retried write looks for its marker before writing again (a comment has no idempotency key),
-and an agent-comment event that carries a marker was written by smsdesk itself and must never
-be sent back to the customer as an SMS.
+A comment has no idempotency key, so a retried write looks for the reference its earlier
+attempt left. The reference travels in the write's audit metadata (`ticket.metadata`, which
+Zendesk keeps on the audit as `metadata.custom`), never in the comment body: agents read the
+customer's text exactly as it was sent.
+
+Versions before B13 appended `[smsdesk ref <key>]` to every comment body. Those comments stay
+on tickets for good, and a write retried across the upgrade (attempt 1 by an old worker,
+attempt 2 by a new one) must still find its marker, so the marker is still recognised here;
+nothing writes it any more.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-_MARKER = re.compile(r"\[smsdesk ref ([A-Za-z0-9:_\-.]+)\]")
+#: The key of smsdesk's reference in an audit's `metadata.custom`.
+REF_FIELD = "smsdesk_ref"
+
+_LEGACY_MARKER = re.compile(r"\[smsdesk ref ([A-Za-z0-9:_\-.]+)\]")
 
 
-def marker(key: str) -> str:
+def audit_metadata(key: str) -> dict[str, str]:
+    """The write-only `ticket.metadata` of a create or update that carries reference `key`."""
+    return {REF_FIELD: key}
+
+
+def has_reference(custom: dict[str, Any], key: str) -> bool:
+    """Does an audit's `metadata.custom` carry reference `key`?"""
+    return custom.get(REF_FIELD) == key
+
+
+def legacy_marker(key: str) -> str:
+    """The marker versions before B13 appended to comment bodies."""
     return f"[smsdesk ref {key}]"
 
 
-def with_marker(body: str, key: str) -> str:
-    return f"{body}\n\n{marker(key)}"
-
-
-def has_marker(body: str, key: str) -> bool:
-    return marker(key) in body
+def has_legacy_marker(body: str, key: str) -> bool:
+    return legacy_marker(key) in body
 
 
 def written_by_smsdesk(body: str) -> bool:
-    return _MARKER.search(body) is not None
+    """Does a comment body carry a pre-B13 marker (smsdesk wrote it)?"""
+    return _LEGACY_MARKER.search(body) is not None

@@ -47,11 +47,36 @@ async def test_internal_notes_and_customer_comments_are_never_texted(stack: Stac
     assert [t["body"] for t in await stack.texts_to(customer)] == ["Found it"]
 
 
-async def test_comments_written_by_smsdesk_never_echo_back(stack: Stack) -> None:
+async def test_smsdesks_own_comments_and_notes_never_echo_back(stack: Stack) -> None:
+    """Loop safety without markers (B13): the customer's texts are written as the customer
+    (not staff) and smsdesk's notes are private, so neither is ever texted."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "Where is my order?")
+    ticket = await first_ticket(stack, customer)
+    await stack.settled(customer)
+    await stack.text(customer, "Hello?")  # a comment update, not a create
+    await stack.settled(customer)
+    await stack.http.post(stack.url("twilio", "/_sandbox/unreachable"), json={"phone": customer})
+    await stack.agent_reply(ticket["id"], "It ships today")
+
+    async def noted() -> list[str] | None:
+        await stack.settled(customer)
+        notes = internal_notes(await ticket_now(stack, ticket["id"]))
+        return [n for n in notes if "could not be delivered" in n] or None
+
+    await eventually(noted)  # smsdesk's own note (B2) went through Zendesk's webhook too
+    state = await stack.settled(customer)
+    assert [t["body"] for t in await stack.texts_to(customer)] == ["It ships today"]
+    assert state["state"]["replies_sent"] == 1
+    comments = (await ticket_now(stack, ticket["id"]))["comments"]
+    assert not [c["body"] for c in comments if "[smsdesk ref" in c["body"]]
+
+
+async def test_a_comment_with_a_marker_from_before_b13_never_echoes_back(stack: Stack) -> None:
     customer = await stack.new_customer()
     await stack.text(customer, "Hi")
     ticket = await first_ticket(stack, customer)
-    # An agent-authored public comment that carries smsdesk's marker was written by smsdesk.
+    # Versions before B13 marked their comments; a staff-authored public one was smsdesk's.
     await stack.agent_reply(ticket["id"], "Context\n\n[smsdesk ref campaign:42]")
     state = await stack.settled(customer)
     assert await stack.texts_to(customer) == []

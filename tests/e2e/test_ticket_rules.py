@@ -35,7 +35,7 @@ async def test_first_text_creates_an_sms_ticket_for_the_customer(stack: Stack) -
     assert "sms" in ticket["tags"]
     assert ticket["brand_id"] == SMS_BRAND_ID
     assert ticket["external_id"] == conversation_id(ACCOUNT_NUMBER, customer, stack.settings)
-    assert ticket["description"].startswith("Where is my order?")
+    assert ticket["description"] == "Where is my order?"
     requester = await stack.zendesk("GET", f"/api/v2/users/{ticket['requester_id']}")
     user = requester.json()["user"]
     assert (user["external_id"], user["role"]) == (f"sms:{customer}", "end-user")
@@ -45,6 +45,24 @@ async def test_first_text_creates_an_sms_ticket_for_the_customer(stack: Stack) -
     assert ticket["comments"][0]["author_id"] == ticket["requester_id"]
     state = await stack.settled(customer)
     assert state["state"]["ticket_id"] == ticket["id"]
+
+
+async def test_comments_read_exactly_as_texted(stack: Stack) -> None:
+    """B13: agents read the customer's words and nothing else; smsdesk's exactly-once
+    reference rides in each write's audit metadata instead."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "Where is my order?")
+    ticket = await first_ticket(stack, customer)
+    await stack.settled(customer)
+    await stack.text(customer, "Order #1234 [shipped?]")
+    await stack.settled(customer)
+
+    current = (await stack.tickets_of(customer))[0]
+    assert public_bodies(current) == ["Where is my order?", "Order #1234 [shipped?]"]
+    assert current["description"] == "Where is my order?"
+    audits = await stack.zendesk("GET", f"/api/v2/tickets/{ticket['id']}/audits")
+    refs = [a["metadata"]["custom"].get("smsdesk_ref") for a in audits.json()["audits"]]
+    assert len(refs) == 2 and all(refs) and refs[0] != refs[1]
 
 
 async def test_texts_on_an_open_ticket_become_customer_comments(stack: Stack) -> None:
