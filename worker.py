@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from prometheus_client import start_http_server
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -39,6 +40,7 @@ from core import temporal
 from core.db import make_engine
 from core.process import configure_logging
 from core.settings import Settings, get_settings
+from core.telemetry import ZENDESK_BUDGET
 from core.temporal_checks import check_temporal
 from intake.door import Door
 from workflows.conversation import SmsConversation
@@ -162,6 +164,9 @@ async def serve(settings: Settings) -> None:
     migrations.require_head(engine)  # before Temporal: a schema left behind is said at once
     client = await connect(settings)
     await check_temporal(client, settings.temporal_namespace)
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port)  # the product's counters, for Prometheus
+    ZENDESK_BUDGET.set(settings.zendesk_requests_per_minute)
     await temporal.ensure_reconcile_schedule(client, settings)
     async with http_client(settings) as http:
         workers = build_workers(client, settings, http=http, engine=engine)

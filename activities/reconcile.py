@@ -16,6 +16,7 @@ from activities.reconcile_zendesk import ZendeskSide
 from clients.twilio import TwilioClient
 from clients.zendesk import ZendeskClient
 from core.reconcile import SideInput, SmsRepairs, ZendeskRepairs
+from core.telemetry import REPAIRS
 from intake.door import Door
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,14 @@ class ReconcileActivities:
     @activity.defn
     async def reconcile_zendesk(self, request: SideInput) -> ZendeskRepairs:
         repairs = await self._zendesk.reconcile(request)
+        for kind in ("agent_comments", "status_changes", "opened", "resolved"):
+            REPAIRS.labels(kind=kind).inc(len(getattr(repairs, kind)))
         log.info("reconcile, Zendesk side: %s", repairs.model_dump_json(exclude_defaults=True))
         return repairs
 
     @activity.defn
     async def reconcile_sms(self, request: SideInput) -> SmsRepairs:
         repairs = await self._sms.reconcile(request)
+        REPAIRS.labels(kind="texts").inc(len(repairs.texts))
         log.info("reconcile, SMS side: %s", repairs.model_dump_json(exclude_defaults=True))
         return repairs

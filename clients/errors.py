@@ -13,7 +13,11 @@ ApiError
 
 from __future__ import annotations
 
+import re
+
 import httpx
+
+from core.telemetry import API_REQUESTS
 
 
 class ApiError(Exception):
@@ -95,9 +99,27 @@ def raise_for_status(service: str, response: httpx.Response) -> None:
 
 async def send(service: str, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
     """Send one request, mapping transport failures and error statuses to typed errors."""
+    endpoint = _endpoint(request.url.path)
     try:
         response = await client.send(request)
     except httpx.TransportError as exc:
+        API_REQUESTS.labels(service, request.method, endpoint, "transport").inc()
         raise TransportFailure(service, f"{request.method} {request.url.path}: {exc!r}") from exc
+    API_REQUESTS.labels(service, request.method, endpoint, str(response.status_code)).inc()
     raise_for_status(service, response)
     return response
+
+
+def _endpoint(path: str) -> str:
+    """The path with its ids as `{id}` (`/api/v2/tickets/{id}`), so that each endpoint is one
+    series of the requests counter, not one per ticket or message."""
+    segments = []
+    for segment in path.split("/"):
+        stem, dot, extension = segment.partition(".")
+        if any(c.isdigit() for c in stem) and not _VERSION.fullmatch(stem):
+            segment = "{id}" + dot + extension
+        segments.append(segment)
+    return "/".join(segments)
+
+
+_VERSION = re.compile(r"v[0-9]+|[0-9]{4}-[0-9]{2}-[0-9]{2}")

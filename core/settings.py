@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     #: Texts younger than this are left to their webhook, which may still be on its way.
     reconcile_settle_seconds: float = Field(default=15.0, ge=0)
 
+    # Observability: the worker serves its Prometheus counters on this port (the webhook server
+    # at its own /metrics); the Temporal SDK's metrics on this address when set.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    temporal_sdk_metrics_bind_address: str | None = None
+
     http_timeout_seconds: float = 10.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -30,6 +30,7 @@ from core.env_file import read_env_file
 from core.reconcile import SCHEDULE_ID, ReconcileInput
 from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
 from core.settings import Settings
+from core.telemetry import sdk_runtime
 
 
 def codec_for(settings: Settings) -> EncryptionCodec | None:
@@ -74,7 +75,12 @@ def connect_config(
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(**connect_config(settings), data_converter=data_converter(settings))
+    address = settings.temporal_sdk_metrics_bind_address
+    return await Client.connect(
+        **connect_config(settings),
+        data_converter=data_converter(settings),
+        runtime=sdk_runtime(address) if address else None,
+    )
 
 
 async def ensure_reconcile_schedule(

@@ -25,6 +25,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.settings import Settings
+from core.telemetry import record_events
 from intake import journal
 from intake.handoff import Handoff
 
@@ -75,7 +76,7 @@ class Door:
                         new = await handoff.deliver(
                             self.temporal, self.settings, timeout=self.timeout
                         )
-                    return "accepted" if new else "duplicate"
+                    return _counted(handoff, "accepted" if new else "duplicate")
                 except (RPCError, TimeoutError) as exc:
                     if not isinstance(exc, RPCError) or exc.status in TEMPORAL_DOWN:
                         self.suspect_temporal()
@@ -93,7 +94,7 @@ class Door:
         except SQLAlchemyError as exc:
             log.error("intake journal refused %s: %s", handoff.workflow_id, exc)
             raise Unavailable("neither Temporal nor the product database took the event") from exc
-        return "journaled" if added else "duplicate"
+        return _counted(handoff, "journaled" if added else "duplicate")
 
     def temporal_suspect(self) -> bool:
         return time.monotonic() < self._journal_until
@@ -103,3 +104,8 @@ class Door:
 
     def trust_temporal(self) -> None:
         self._journal_until = 0.0
+
+
+def _counted(handoff: Handoff, outcome: Outcome) -> Outcome:
+    record_events(handoff.kind, outcome)
+    return outcome

@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core import db
 from core.messages import InboundSms
+from core.telemetry import INTAKE_FORWARDED
 from intake import journal
 from intake.door import Door
 from intake.handoff import Handoff
@@ -75,6 +76,7 @@ class Forwarder:
         blocked = any(refused for _, refused in results)
         if moved:
             self.forwarded += moved
+            INTAKE_FORWARDED.inc(moved)
             if not blocked:
                 self.door.trust_temporal()
             log.info("forwarded %d journaled event(s) to Temporal", moved)

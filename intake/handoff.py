@@ -67,6 +67,13 @@ class Handoff:
         return cls("start", request.workflow_id, request)
 
     @property
+    def kind(self) -> str:
+        """What the event is, for counting: the conversation signal, or `ticket_metrics`."""
+        if isinstance(self.payload, TicketMetricsInput):
+            return "ticket_metrics"
+        return self.payload.kind
+
+    @property
     def dedupe_key(self) -> str:
         if isinstance(self.payload, TicketMetricsInput):
             return self.workflow_id

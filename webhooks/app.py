@@ -11,25 +11,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy import Engine
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, text
 from temporalio.client import Client
 
 import migrations
 from core.db import make_engine
 from core.process import configure_logging
 from core.settings import Settings, get_settings
+from core.telemetry import INTAKE_BACKLOG, INTAKE_OLDEST, ZENDESK_BUDGET
 from core.temporal import connect
 from intake import journal
 from intake.door import Door
 from intake.forwarder import Forwarder
 from webhooks import codec, outbound, sms, zendesk
 from webhooks.context import Receiver
+
+READY_TIMEOUT_SECONDS = 3.0
 
 
 def create_app(
@@ -51,6 +56,8 @@ def create_app(
             migrations.require_head(database)
         client = temporal or await connect(config)
         door = Door(client, database, config)
+        watch_intake(database)
+        ZENDESK_BUDGET.set(config.zendesk_requests_per_minute)
         app.state.receiver = Receiver(settings=config, temporal=client, engine=database, door=door)
         # Every webhook replica forwards the journal; claims keep them from doubling up.
         forwarder = Forwarder(door)
@@ -79,7 +86,27 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: Temporal and the product database both answer (503 naming which not)."""
+        context: Receiver = request.app.state.receiver
+        checks = {
+            "temporal": await _answers(context.temporal.service_client.check_health()),
+            "database": await _answers(asyncio.to_thread(_select_one, context.engine)),
+        }
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", **checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """The product's counters for Prometheus (see core/telemetry.py)."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/intake")
     async def intake_backlog(request: Request) -> dict[str, Any]:
@@ -94,6 +121,26 @@ def create_app(
         }
 
     return app
+
+
+async def _answers(check: Awaitable[object]) -> bool:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await check
+    except Exception:  # whatever the failure, the answer is "not ready"
+        return False
+    return True
+
+
+def _select_one(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def watch_intake(engine: Engine) -> None:
+    """The journal's backlog, read when Prometheus scrapes (one query each), not polled."""
+    INTAKE_BACKLOG.set_function(lambda: journal.backlog(engine).events)
+    INTAKE_OLDEST.set_function(lambda: journal.backlog(engine).oldest_age_seconds() or 0.0)
 
 
 app = create_app()

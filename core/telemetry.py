@@ -1,0 +1,70 @@
+"""What operators count (Prometheus): the product's own counters, and the Temporal SDK's.
+
+The counters live in prometheus_client's process registry; the webhook server serves them at
+`/metrics`, the worker on `METRICS_PORT`. The SDK's own metrics (workflow task latency,
+schedule-to-start, sticky cache, polls…) come from its Rust core, served on
+`TEMPORAL_SDK_METRICS_BIND_ADDRESS` when set (see `sdk_runtime`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from prometheus_client import Counter, Gauge
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+EVENTS = Counter(
+    "smsdesk_events_total",
+    "Events handed to a workflow, by kind and how: accepted by Temporal, journaled, or a "
+    "duplicate already there",
+    ["kind", "outcome"],
+)
+INTAKE_BACKLOG = Gauge(
+    "smsdesk_intake_backlog_events", "Events waiting in the intake journal for Temporal"
+)
+INTAKE_OLDEST = Gauge(
+    "smsdesk_intake_oldest_age_seconds", "Age of the oldest event in the intake journal"
+)
+INTAKE_FORWARDED = Counter(
+    "smsdesk_intake_forwarded_total", "Journaled events the forwarder handed to Temporal"
+)
+API_REQUESTS = Counter(
+    "smsdesk_api_requests_total",
+    "Requests to Zendesk, the SMS provider and Klaviyo, by endpoint and answer (429: over the "
+    "service's budget; `transport`: no answer)",
+    ["service", "method", "endpoint", "status"],
+)
+ZENDESK_BUDGET = Gauge(
+    "smsdesk_zendesk_budget_requests_per_minute",
+    "The account-wide Zendesk budget smsdesk keeps to (ZENDESK_REQUESTS_PER_MINUTE); compare "
+    'with rate(smsdesk_api_requests_total{service="zendesk"}[1m]) * 60',
+)
+TICKETS = Counter("smsdesk_tickets_created_total", "Tickets smsdesk created, follow-ups included")
+COMMENTS = Counter(
+    "smsdesk_customer_comments_total", "Comments of customer texts added to existing tickets"
+)
+TEXTS_SENT = Counter(
+    "smsdesk_texts_total",
+    "Texts smsdesk asked the provider to send, by kind and outcome",
+    ["kind", "outcome"],
+)
+REPAIRS = Counter(
+    "smsdesk_reconciler_repairs_total",
+    "What the reconciler found missing and handed over",
+    ["kind"],
+)
+
+
+def record_events(kind: str, outcome: str) -> None:
+    EVENTS.labels(kind=kind, outcome=outcome).inc()
+
+
+@lru_cache
+def sdk_runtime(bind_address: str) -> Runtime:
+    """One SDK runtime per process exposing the SDK's metrics for Prometheus (the Runtime
+    owns threads and the HTTP listener, so it is made once)."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=bind_address, durations_as_seconds=True)
+        )
+    )
