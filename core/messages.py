@@ -64,10 +64,13 @@ class AgentComment(BaseModel):
         """Why this comment is no reply to text the customer (M8), or None if it is one."""
         if not self.is_public:
             return "an internal note"
+        # Loop safety: smsdesk writes the customer's texts as the customer and its notes as
+        # private, so these two checks keep its own writes from echoing back (B13 dropped the
+        # body marker). A staff comment marked by a version before B13 was smsdesk's too.
         if not self.author_is_staff:
             return "the customer's own comment"
         if written_by_smsdesk(self.body):
-            return "written by smsdesk itself"  # loop safety: our writes never echo back
+            return "written by smsdesk itself"
         return None
 
 
