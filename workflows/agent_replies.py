@@ -9,8 +9,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.sms import DeliveryInput, SendSmsInput, SmsActivities
     from activities.zendesk import AgentInput, ZendeskActivities
     from core.messages import AgentComment, DeliveryStatus
+    from core.split import MAX_BODY_CHARS, provider_length, split_body
     from workflows.tickets import ConversationPart
-    from workflows.versions import LOCAL_READS
+    from workflows.versions import LOCAL_READS, SPLIT_LONG_REPLIES
 
 UNDELIVERED = ("failed", "undelivered")
 
@@ -42,30 +43,44 @@ class AgentReplies(ConversationPart):
                 "no-consent",
             )
             return
-        sent = await self._calls.run(
-            SmsActivities.send_sms,
-            SendSmsInput(
-                idempotency_key=f"reply:{comment.comment_id}",
-                conversation_id=self._request.conversation_id,
-                from_number=self._request.sender_number,
-                to_number=self._request.customer_phone,
-                body=comment.body,
-                kind="agent_reply",
-                ticket_id=comment.ticket_id,
-                agent_id=comment.author_id,
-            ),
-        )
-        if sent.sent:
+        await self._text(comment)
+
+    async def _text(self, comment: AgentComment) -> None:
+        """Text the reply, in parts if it is too long for one text (B12), one activity per
+        part so each is sent exactly once and in order. A part refused for good stops the
+        rest: the customer never gets part 3 without part 2."""
+        parts = [comment.body]
+        # Asked only of long replies, so the histories of all others stay as they were.
+        if provider_length(comment.body) > MAX_BODY_CHARS and workflow.patched(SPLIT_LONG_REPLIES):
+            parts = split_body(comment.body)
+        sent_parts = 0
+        for number, part in enumerate(parts, start=1):
+            sent = await self._calls.run(
+                SmsActivities.send_sms,
+                SendSmsInput(
+                    idempotency_key=_reply_key(comment.comment_id, number),
+                    conversation_id=self._request.conversation_id,
+                    from_number=self._request.sender_number,
+                    to_number=self._request.customer_phone,
+                    body=part,
+                    kind="agent_reply",
+                    ticket_id=comment.ticket_id,
+                    agent_id=comment.author_id,
+                ),
+            )
+            if not sent.sent:
+                why = sent.reason or "the SMS provider refused it"
+                await self._note(comment, _refused(why, number, len(parts)), "refused")
+                break
+            sent_parts = number
+        if sent_parts:  # the whole reply or its first parts: one reply to the customer
             self._state.replies_sent += 1
-        else:
-            await self._not_sent(comment, sent.reason or "the SMS provider refused it", "refused")
 
     async def _not_sent(self, comment: AgentComment, why: str, code: str) -> None:
-        await self._tickets.note(
-            comment.ticket_id,
-            f"This reply was not sent to the customer by SMS: {why}.",
-            key=f"unsent-{code}-{comment.comment_id}",
-        )
+        await self._note(comment, f"This reply was not sent to the customer by SMS: {why}.", code)
+
+    async def _note(self, comment: AgentComment, body: str, code: str) -> None:
+        await self._tickets.note(comment.ticket_id, body, key=f"unsent-{code}-{comment.comment_id}")
 
     async def handle_delivery(self, report: DeliveryStatus) -> None:
         recorded = await self._calls.run(
@@ -84,3 +99,25 @@ class AgentReplies(ConversationPart):
                 f"This SMS could not be delivered to the customer{code}:\n{recorded.body}",
                 key=f"undelivered-{report.message_sid}",
             )
+
+
+def _reply_key(comment_id: int, number: int) -> str:
+    """The send journal's key of a reply's part. The first part keeps the key of a reply
+    sent whole: the reconciler looks it up to know the comment was texted."""
+    return f"reply:{comment_id}" if number == 1 else f"reply:{comment_id}:{number}"
+
+
+def _refused(why: str, number: int, total: int) -> str:
+    """The note on a reply whose part `number` of `total` the provider refused for good."""
+    if total == 1:
+        return f"This reply was not sent to the customer by SMS: {why}."
+    if number == 1:
+        return (
+            f"This reply was not sent to the customer by SMS: {why}. "
+            f"None of its {total} parts was sent."
+        )
+    sent = "part 1" if number == 2 else f"parts 1 to {number - 1}"
+    return (
+        f"This reply was only partly sent to the customer by SMS: {sent} of {total} went out, "
+        f"part {number} and the rest were not sent: {why}."
+    )

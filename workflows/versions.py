@@ -12,3 +12,5 @@ LOCAL_READS = "local-reads-1"
 SKIP_UNCHANGED_SEARCH_ATTRIBUTES = "skip-unchanged-search-attributes-1"
 #: A fresh run asks Zendesk for its last ticket only when the database knows one.
 RECALL_ONLY_A_KNOWN_TICKET = "recall-only-a-known-ticket-1"
+#: An agent reply over the SMS provider's 1,600-character limit is texted in parts (B12).
+SPLIT_LONG_REPLIES = "split-long-replies-1"

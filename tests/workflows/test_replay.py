@@ -71,6 +71,20 @@ async def _texts_on_an_open_ticket(stack: Stack, env: WorkflowEnvironment) -> Wo
     return await _completed(stack, env, customer)
 
 
+#: An agent reply over the SMS provider's 1,600-character limit (B12): 3 texts once split.
+LONG_REPLY = " ".join(f"Step {i}: check the parcel label and the tracking page." for i in range(64))
+
+
+async def _long_reply(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory:
+    """A long agent reply: refused whole before SPLIT_LONG_REPLIES, texted in parts after."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "Where is my order?")
+    ticket = await first_ticket(stack, customer)
+    await stack.agent_reply(ticket["id"], LONG_REPLY, status="solved")
+    await stack.settled(customer)
+    return await _completed(stack, env, customer)
+
+
 async def _completed(stack: Stack, env: WorkflowEnvironment, customer: str) -> WorkflowHistory:
     handle = stack.conversation(customer)
     await env.sleep(25 * 3600)
@@ -87,6 +101,10 @@ SCENARIOS = {
     "conversation_texts_on_open_ticket_v2": _texts_on_an_open_ticket,
     # After RECALL_ONLY_A_KNOWN_TICKET: a first run recalls from the database alone.
     "conversation_texts_on_open_ticket_v3": _texts_on_an_open_ticket,
+    # Before SPLIT_LONG_REPLIES: the provider refuses the long reply (21617), a note says so.
+    "conversation_long_reply_refused": _long_reply,
+    # After SPLIT_LONG_REPLIES: the same reply texted as 3 parts, one activity each.
+    "conversation_long_reply_in_parts": _long_reply,
 }
 
 
