@@ -29,6 +29,7 @@ ENV_EXAMPLE = ROOT / ".env.example"
 APP_SERVICES = ("worker", "webhooks")
 EXPECTED_SERVICES = {
     "temporal-db",
+    "temporal-schema",
     "temporal",
     "temporal-admin-tools",
     "temporal-ui",
@@ -507,7 +508,7 @@ def test_app_container_environment_builds_valid_settings(
 
     temporal_host, _, temporal_port = settings.temporal_address.partition(":")
     assert temporal_host in services and temporal_port == "7233"
-    assert services[temporal_host]["image"].startswith("temporalio/auto-setup:")
+    assert services[temporal_host]["image"].startswith("temporalio/server:")
 
     url = urlsplit(settings.database_url)
     assert url.scheme == "postgresql+psycopg", "psycopg 3 is the installed driver"
@@ -521,20 +522,89 @@ def test_app_container_environment_builds_valid_settings(
 # --- Temporal -----------------------------------------------------------------------------
 
 
-def test_temporal_runs_auto_setup_on_the_temporal_database(
+def test_temporal_server_runs_on_the_schema_set_up_before_it(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    temporal = services["temporal"]
-    env = _environment(temporal)
-    assert temporal["image"].startswith("temporalio/auto-setup:")
-    assert env["DB"] == "postgres12"
-    assert env["DB_PORT"] == "5432"
+    # temporalio/auto-setup is deprecated: the server image, with the schema made by the
+    # admin tools in a one-shot service first (as in temporalio/samples-server).
+    temporal, schema = services["temporal"], services["temporal-schema"]
+    env, schema_env = _environment(temporal), _environment(schema)
+    assert temporal["image"].startswith("temporalio/server:")
+    assert schema["image"].startswith("temporalio/admin-tools:")
+    assert schema["image"].split(":")[1] == temporal["image"].split(":")[1], "same release"
+    assert (
+        temporal["depends_on"]["temporal-schema"]["condition"] == "service_completed_successfully"
+    )
+    assert env["DB"] == "postgres12" and env["DB_PORT"] == "5432"
+    assert env["BIND_ON_IP"] == "0.0.0.0"
     database = services[env["POSTGRES_SEEDS"]]
     db_env = _environment(database)
     assert database["image"].startswith("postgres:")
-    assert env["POSTGRES_USER"] == db_env["POSTGRES_USER"]
+    assert env["POSTGRES_USER"] == db_env["POSTGRES_USER"] == schema_env["POSTGRES_USER"]
     assert env["POSTGRES_PWD"] == db_env["POSTGRES_PASSWORD"], "same ${VAR} for both sides"
+    assert schema_env["SQL_PASSWORD"] == db_env["POSTGRES_PASSWORD"]
+    assert schema_env["POSTGRES_SEEDS"] == env["POSTGRES_SEEDS"]
     assert temporal["depends_on"][env["POSTGRES_SEEDS"]]["condition"] == "service_healthy"
+    assert schema["depends_on"][env["POSTGRES_SEEDS"]]["condition"] == "service_healthy"
+
+
+FAKE_SQL_TOOL = r"""#!/bin/sh
+# Stand-in for temporal-sql-tool: logs every call; `create` fails when FAKE_EXISTS is set.
+echo "$*" >> "$FAKE_DIR/calls"
+case "$*" in
+  *" create") [ -z "${FAKE_EXISTS:-}" ] || { echo "database exists" >&2; exit 1; } ;;
+  *" setup-schema -v 0.0") [ -z "${FAKE_EXISTS:-}" ] || exit 1 ;;
+esac
+exit 0
+"""
+
+
+def _run_schema_setup(
+    services: dict[str, dict[str, Any]], tmp_path: Path, **fake: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    schema = services["temporal-schema"]
+    tokens = _tokens(schema.get("entrypoint")) + _tokens(schema.get("command"))
+    [script] = [token for token in tokens if token.endswith(".sh")]
+    repo_file = _repo_path_for(schema, PurePosixPath(script))
+    assert repo_file is not None and repo_file.is_file(), f"{script} is not mounted from repo"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("temporal-sql-tool", FAKE_SQL_TOOL), ("nc", "#!/bin/sh\nexit 0\n")):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "FAKE_DIR": str(tmp_path),
+        **{k: v for k, v in _environment(schema).items() if "$" not in v},
+        "SQL_PASSWORD": "secret",
+        **fake,
+    }
+    result = subprocess.run(["sh", str(repo_file)], env=env, capture_output=True, text=True)
+    calls_file = tmp_path / "calls"
+    return result, calls_file.read_text().splitlines() if calls_file.exists() else []
+
+
+def test_schema_setup_creates_and_migrates_both_databases(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    result, calls = _run_schema_setup(services, tmp_path)
+    assert result.returncode == 0, result.stderr
+    for database, schema in (("temporal", "temporal"), ("temporal_visibility", "visibility")):
+        prefix = f"--plugin postgres12 --ep temporal-db -u temporal -p 5432 --db {database}"
+        assert f"{prefix} create" in calls
+        assert f"{prefix} setup-schema -v 0.0" in calls
+        assert (
+            f"{prefix} update-schema -d /etc/temporal/schema/postgresql/v12/{schema}/versioned"
+            in calls
+        )
+
+
+def test_schema_setup_runs_again_on_existing_databases(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    result, calls = _run_schema_setup(services, tmp_path, FAKE_EXISTS="1")
+    assert result.returncode == 0, result.stderr  # a second `docker compose up` still works
+    assert sum("update-schema" in call for call in calls) == 2
 
 
 def test_dynamic_config_file_is_mounted_and_valid(services: dict[str, dict[str, Any]]) -> None:
@@ -618,6 +688,10 @@ case "$1 $2 $3" in
     printf 'Name  Type\nCustomerPhone  Keyword\nBuildIds  KeywordList\n' ;;
   "operator search-attribute create")
     exit "${FAKE_CREATE_EXIT:-0}" ;;
+  "operator namespace describe")
+    if [ -n "${FAKE_NAMESPACE_MISSING:-}" ]; then exit 1; fi ;;
+  "operator namespace create")
+    exit 0 ;;
   *) echo "unexpected: $*" >&2; exit 2 ;;
 esac
 """
@@ -670,6 +744,23 @@ def test_registration_waits_then_creates_only_missing_attributes(
         created[args[args.index("--name") + 1]] = args[args.index("--type") + 1]
     expected = {k: v for k, v in SEARCH_ATTRIBUTES.items() if k != "CustomerPhone"}
     assert created == expected, "already registered CustomerPhone must be left alone"
+
+
+def test_a_missing_namespace_is_created_once_before_registration(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    result, calls = _run_registration(services, tmp_path, FAKE_NAMESPACE_MISSING="1")
+    assert result.returncode == 0, result.stderr
+    [create] = [call.split() for call in calls if "namespace create" in call]
+    assert create[create.index("--namespace") + 1] == "smsdesk-ns"
+    assert create[create.index("--retention") + 1] == "72h"
+    first_attribute = next(i for i, c in enumerate(calls) if "search-attribute create" in c)
+    assert calls.index(" ".join(create)) < first_attribute
+
+    fresh = tmp_path / "again"
+    fresh.mkdir()
+    result, calls = _run_registration(services, fresh)
+    assert result.returncode == 0 and not any("namespace create" in c for c in calls)
 
 
 def test_registration_gives_up_when_temporal_never_serves(

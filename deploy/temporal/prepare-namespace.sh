@@ -1,8 +1,9 @@
 #!/bin/sh
-# Registers smsdesk's custom search attributes (DESIGN.md, SPEC M22) in the Temporal namespace.
-# Runs once in the temporal-admin-tools container of docker-compose.yml: waits for the server and
-# the namespace, then creates each attribute that is missing. Existing ones are left alone, so a
-# second `docker compose up` (or a run against an already set-up cluster) is a no-op.
+# Prepares smsdesk's Temporal namespace: creates it if it is missing, then registers smsdesk's
+# custom search attributes (DESIGN.md, SPEC M22). Runs once in the temporal-admin-tools
+# container of docker-compose.yml: waits for the server, then creates what is missing. What
+# exists is left alone, so a second `docker compose up` (or a run against an already set-up
+# cluster) is a no-op.
 # Exits non-zero when Temporal never comes up or a create fails: the worker and the webhooks
 # depend on this service completing successfully, so the failure is loud instead of silent.
 set -eu
@@ -16,7 +17,7 @@ started="$(date +%s)"
 
 give_up_after_deadline() {
     if [ $(( $(date +%s) - started )) -ge "$WAIT_SECONDS" ]; then
-        echo "register-search-attributes: gave up after ${WAIT_SECONDS}s: $1" >&2
+        echo "prepare-namespace: gave up after ${WAIT_SECONDS}s: $1" >&2
         exit 1
     fi
     sleep "$POLL_SECONDS"
@@ -28,8 +29,13 @@ until temporal operator cluster health --address "$ADDRESS" 2>/dev/null | grep -
     give_up_after_deadline "Temporal at ${ADDRESS} is not serving"
 done
 
-# auto-setup creates the namespace just after the server starts; listing its search attributes
-# succeeds only once the namespace exists and is in the namespace cache.
+if ! temporal operator namespace describe --address "$ADDRESS" --namespace "$NAMESPACE" >/dev/null 2>&1; then
+    echo "Creating namespace ${NAMESPACE}."
+    temporal operator namespace create --address "$ADDRESS" --namespace "$NAMESPACE" \
+        --retention "${NAMESPACE_RETENTION:-72h}"
+fi
+
+# Listing its search attributes succeeds only once the new namespace is in the server's cache.
 until existing="$(temporal operator search-attribute list --address "$ADDRESS" --namespace "$NAMESPACE" 2>/dev/null)"; do
     echo "Waiting for namespace ${NAMESPACE}..."
     give_up_after_deadline "namespace ${NAMESPACE} does not exist"
