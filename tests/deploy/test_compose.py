@@ -800,7 +800,8 @@ def test_dockerfile_base_image_is_a_pinned_python_311_slim() -> None:
 def test_dockerfile_installs_the_project_and_runs_as_non_root() -> None:
     instructions = _dockerfile_instructions()
     runs = " ".join(rest for keyword, rest in instructions if keyword == "RUN")
-    assert re.search(r"pip install --no-cache-dir \.(\s|$)", runs), "pip install . missing"
+    assert "pip install --no-cache-dir -r requirements/runtime.lock" in runs, "not the lock"
+    assert re.search(r"pip install --no-cache-dir --no-deps \.(\s|$)", runs), "pip install ."
     last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
     users = [rest for keyword, rest in instructions[last_from:] if keyword == "USER"]
     assert users, "the final image runs as root"
