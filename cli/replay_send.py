@@ -31,8 +31,9 @@ from temporalio.client import Client
 
 from cli.replay_events import AgentComment, AgentEvent, InboundText, OutboundText, Recorded
 from cli.replay_run import Outcome
-from clients.errors import parse_retry_after
-from clients.zendesk import auth_header
+from clients.errors import ApiError, HttpStatusError, RateLimited, parse_retry_after
+from clients.zendesk import ZendeskClient
+from clients.zendesk_oauth import zendesk_authorization
 from core import db
 from core.conversation import conversation_id
 from core.settings import Settings
@@ -73,6 +74,7 @@ class HttpSender:
         self._wait = wait_seconds
         self._agent_id = agent_id
         self._base = settings.public_base_url.rstrip("/")
+        self._zendesk_client: ZendeskClient | None = None
         #: Inbound texts sent since the conversation's last agent event, by conversation.
         self._texts: dict[tuple[str, str], list[str]] = defaultdict(list)
 
@@ -189,7 +191,8 @@ class HttpSender:
         return link.ticket_id
 
     async def _update_ticket(self, event: AgentEvent, ticket_id: int) -> int | None:
-        """`PUT /api/v2/tickets/{id}` as the agent; returns the new comment's id, if any."""
+        """`PUT /api/v2/tickets/{id}` as the agent, through the product's Zendesk client and
+        credentials; returns the new comment's id, if any."""
         ticket: dict[str, Any] = {}
         author_id = self._agent_id or event.author_id
         if isinstance(event, AgentComment):
@@ -198,19 +201,20 @@ class HttpSender:
                 ticket["comment"]["author_id"] = author_id
         if event.status is not None:
             ticket["status"] = event.status.value
-        url = f"{self._settings.zendesk_url.rstrip('/')}/api/v2/tickets/{ticket_id}"
-        headers = {"Authorization": self._zendesk_auth()}
         for attempt in range(1, ATTEMPTS + 1):
-            response = await self._http.put(url, json={"ticket": ticket}, headers=headers)
-            if response.is_success:
-                events = response.json().get("audit", {}).get("events", [])
-                ids = [e["id"] for e in events if e.get("type") == "Comment"]
-                return int(ids[0]) if ids else None
-            if response.status_code not in RETRYABLE or attempt == ATTEMPTS:
-                raise Refused(
-                    f"Zendesk refused the update of ticket {ticket_id}: {_said(response)}"
-                )
-            await asyncio.sleep(_retry_after(response, attempt))
+            try:
+                updated = await self._zendesk().update_ticket_audited(ticket_id, ticket)
+            except HttpStatusError as exc:
+                if exc.status_code not in RETRYABLE or attempt == ATTEMPTS:
+                    raise Refused(
+                        f"Zendesk refused the update of ticket {ticket_id}: {exc}"
+                    ) from exc
+                asked = exc.retry_after if isinstance(exc, RateLimited) else None
+                await asyncio.sleep(_backoff(attempt) if asked is None else min(asked, 30.0))
+                continue
+            except ApiError as exc:
+                raise Refused(f"Zendesk could not update ticket {ticket_id}: {exc}") from exc
+            return updated.comment_id
         raise AssertionError("unreachable")
 
     async def _until_seen(
@@ -254,14 +258,18 @@ class HttpSender:
             }
             await self._post(self._base + "/webhooks/zendesk", content=body, headers=headers)
 
-    def _zendesk_auth(self) -> str:
-        s = self._settings
-        token = s.zendesk_oauth_token.get_secret_value() if s.zendesk_oauth_token else None
-        api_token = s.zendesk_api_token.get_secret_value() if s.zendesk_api_token else None
-        try:
-            return auth_header(oauth_token=token, email=s.zendesk_email, api_token=api_token)
-        except ValueError as exc:
-            raise Refused(str(exc)) from exc
+    def _zendesk(self) -> ZendeskClient:
+        """The product's Zendesk client, made on first use: `--direct-zendesk-events` needs
+        no credentials. One for all events, so an OAuth client fetches one token."""
+        if self._zendesk_client is None:
+            try:
+                authorization = zendesk_authorization(self._settings, self._http)
+            except ValueError as exc:
+                raise Refused(str(exc)) from exc
+            self._zendesk_client = ZendeskClient(
+                self._http, base_url=self._settings.zendesk_url, authorization=authorization
+            )
+        return self._zendesk_client
 
     async def _poll(self, probe: Any) -> bool:
         """Ask `probe` until it says yes or the wait runs out; errors count as not yet (a

@@ -17,13 +17,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import TypeVar
 
 import httpx
 
 from cli.common import database
-from clients.zendesk import auth_header
+from clients.errors import ApiError, RateLimited
+from clients.zendesk import ZendeskClient
+from clients.zendesk_oauth import zendesk_authorization
 from core import db
 from core.reporting import (
     GroupRow,
@@ -38,59 +42,65 @@ from core.settings import Settings
 #: The export refuses a start time in the last minute.
 EXPORT_MIN_AGE = timedelta(seconds=61)
 ATTEMPTS = 5
+#: Users per `show_many` request (Zendesk's limit).
+SHOW_MANY = 100
+T = TypeVar("T")
 
 
 class ZendeskReader:
-    """The few Zendesk reads a report needs, with the account's rate limit respected."""
+    """The few Zendesk reads a report needs, through the product's client and credentials,
+    waiting out the account's rate limit."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
-        s = settings
-        self._base = s.zendesk_url.rstrip("/")
-        self._headers = {
-            "Authorization": auth_header(
-                oauth_token=s.zendesk_oauth_token.get_secret_value()
-                if s.zendesk_oauth_token
-                else None,
-                email=s.zendesk_email,
-                api_token=s.zendesk_api_token.get_secret_value() if s.zendesk_api_token else None,
-            )
-        }
-        self._http = http
+    def __init__(self, zendesk: ZendeskClient) -> None:
+        self._zendesk = zendesk
         self.had_metrics = False
-
-    async def _get(self, path: str, params: dict[str, Any]) -> Any:
-        for attempt in range(1, ATTEMPTS + 1):
-            response = await self._http.get(self._base + path, params=params, headers=self._headers)
-            if response.status_code != 429 or attempt == ATTEMPTS:
-                response.raise_for_status()
-                return response.json()
-            await asyncio.sleep(float(response.headers.get("Retry-After", "10")))
-        raise AssertionError("unreachable")
 
     async def tickets(self, ids: set[int], since: datetime) -> dict[int, ZendeskTicketInfo]:
         """Status, tags and (where Zendesk has them) `solved_at` of the given tickets."""
         start = min(since, datetime.now(UTC) - EXPORT_MIN_AGE)
-        params: dict[str, Any] = {"start_time": int(start.timestamp()), "include": "metric_sets"}
+        cursor: str | None = None
         found: dict[int, ZendeskTicketInfo] = {}
         while True:
-            page = await self._get("/api/v2/incremental/tickets/cursor", params)
-            metrics = {m["ticket_id"]: m for m in page.get("metric_sets") or []}
+            page = await _patiently(
+                partial(
+                    self._zendesk.export_tickets,
+                    start_time=int(start.timestamp()),
+                    cursor=cursor,
+                    include="metric_sets",
+                )
+            )
+            metrics = {m["ticket_id"]: m for m in page.metric_sets}
             self.had_metrics |= bool(metrics)
-            for ticket in page["tickets"]:
+            for ticket in page.tickets:
                 if ticket["id"] in ids:
                     solved = (metrics.get(ticket["id"]) or {}).get("solved_at")
                     found[ticket["id"]] = ZendeskTicketInfo.model_validate(
                         {**ticket, "solved_at": solved}
                     )
-            if page.get("end_of_stream", True) or len(found) == len(ids):
+            if page.end_of_stream or len(found) == len(ids) or not page.after_cursor:
                 return found
-            params = {"cursor": page["after_cursor"], "include": "metric_sets"}
+            cursor = page.after_cursor
 
     async def agent_names(self, ids: set[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        page = await self._get("/api/v2/users/show_many", {"ids": ",".join(map(str, ids))})
-        return {user["id"]: f"{user['name']} ({user['id']})" for user in page["users"]}
+        names: dict[int, str] = {}
+        ordered = sorted(ids)
+        for first in range(0, len(ordered), SHOW_MANY):
+            batch = ordered[first : first + SHOW_MANY]
+            users = await _patiently(partial(self._zendesk.show_users, batch))
+            names |= {user.id: f"{user.name} ({user.id})" for user in users}
+        return names
+
+
+async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
+    """`call()`, again after each 429 (as long as Zendesk's Retry-After says), a few times."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await call()
+        except RateLimited as exc:
+            if attempt == ATTEMPTS:
+                raise
+            await asyncio.sleep(exc.retry_after if exc.retry_after is not None else 10.0)
+    raise AssertionError("unreachable")
 
 
 async def gather(
@@ -109,7 +119,10 @@ async def gather(
     source = "none"
     if zendesk and links:
         async with httpx.AsyncClient(timeout=60) as http:
-            reader = ZendeskReader(settings, http)
+            authorization = zendesk_authorization(settings, http)
+            reader = ZendeskReader(
+                ZendeskClient(http, base_url=settings.zendesk_url, authorization=authorization)
+            )
             first = min(link.created_at for link in links)
             infos = await reader.tickets(set(ids), _utc(first) - timedelta(minutes=1))
             agents = {m.agent_id for m in messages if m.agent_id is not None}
@@ -170,7 +183,7 @@ async def report(settings: Settings, args: argparse.Namespace) -> int:
     until = datetime.combine(args.until, datetime.min.time(), UTC) if args.until else None
     try:
         result = await gather(settings, since=since, until=until, zendesk=not args.no_zendesk)
-    except (httpx.HTTPError, ValueError) as exc:
+    except (ApiError, ValueError) as exc:
         print(f"report: Zendesk could not be read ({exc}); --no-zendesk skips it", file=sys.stderr)
         return 1
     if args.json:

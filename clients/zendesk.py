@@ -90,6 +90,29 @@ class ZendeskTicketField(BaseModel):
     title: str
 
 
+class UpdatedTicket(BaseModel):
+    ticket: ZendeskTicket
+    #: The update's audit: its `events` hold the new comment (with its id), when there is one.
+    audit: ZendeskAudit | None = None
+
+    @property
+    def comment_id(self) -> int | None:
+        events = self.audit.events if self.audit else []
+        ids = [e["id"] for e in events if e.get("type") == "Comment" and e.get("id") is not None]
+        return int(ids[0]) if ids else None
+
+
+class TicketExportPage(BaseModel):
+    """One page of the cursor-based incremental ticket export; `metric_sets` is there when
+    asked for with `include=metric_sets` and the account has ticket metrics."""
+
+    model_config = ConfigDict(extra="ignore")
+    tickets: list[dict[str, Any]]
+    metric_sets: list[dict[str, Any]] = Field(default_factory=list)
+    after_cursor: str | None = None
+    end_of_stream: bool = True
+
+
 class CreatedTicket(BaseModel):
     ticket: ZendeskTicket
     #: True when Zendesk answered from its idempotency store (`x-idempotency-lookup: hit`).
@@ -212,6 +235,15 @@ class ZendeskClient:
         response = await self._call("PUT", f"/api/v2/tickets/{ticket_id}", json={"ticket": ticket})
         return ZendeskTicket.model_validate(response.json()["ticket"])
 
+    async def update_ticket_audited(self, ticket_id: int, ticket: dict[str, Any]) -> UpdatedTicket:
+        """`update_ticket`, also returning the update's audit (the new comment's id)."""
+        response = await self._call("PUT", f"/api/v2/tickets/{ticket_id}", json={"ticket": ticket})
+        body = response.json()
+        return UpdatedTicket(
+            ticket=ZendeskTicket.model_validate(body["ticket"]),
+            audit=ZendeskAudit.model_validate(body["audit"]) if body.get("audit") else None,
+        )
+
     async def get_ticket(self, ticket_id: int) -> ZendeskTicket:
         response = await self._call("GET", f"/api/v2/tickets/{ticket_id}")
         return ZendeskTicket.model_validate(response.json()["ticket"])
@@ -260,6 +292,22 @@ class ZendeskClient:
             params={"start_time": start_time, "include": "comment_events"},
         )
         return TicketEventPage.model_validate(response.json())
+
+    async def export_tickets(
+        self,
+        *,
+        start_time: int | None = None,
+        cursor: str | None = None,
+        include: str | None = None,
+    ) -> TicketExportPage:
+        """One page of the cursor-based incremental ticket export (admins only): from
+        `start_time` (Unix seconds, at least a minute ago) or from a page's `after_cursor`;
+        `include` sideloads, e.g. `metric_sets`."""
+        params: dict[str, Any] = {"cursor": cursor} if cursor else {"start_time": start_time}
+        if include:
+            params["include"] = include
+        response = await self._call("GET", "/api/v2/incremental/tickets/cursor", params=params)
+        return TicketExportPage.model_validate(response.json())
 
     async def show_users(self, user_ids: list[int]) -> list[ZendeskUser]:
         """Up to 100 users in one request."""
