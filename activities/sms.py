@@ -22,6 +22,7 @@ from core import db
 from core.messages import TEXT_ID_PARAMETER
 from core.segments import count_segments
 from core.tables import Direction, MessageLog, SendStatus
+from core.telemetry import TEXTS_SENT
 
 
 class SendSmsInput(BaseModel):
@@ -121,6 +122,7 @@ class SmsActivities:
                     status=SendStatus.FAILED,
                     error_code=code,
                 )
+                TEXTS_SENT.labels(kind=request.kind, outcome="refused").inc()
                 return _not_sent(code, row.segments, detail=str(exc))
         await asyncio.to_thread(
             db.finish_send,
@@ -129,6 +131,7 @@ class SmsActivities:
             status=SendStatus.SENT,
             provider_sid=message.sid,
         )
+        TEXTS_SENT.labels(kind=request.kind, outcome="sent").inc()
         return SendSmsResult(sent=True, provider_sid=message.sid, segments=row.segments)
 
     @activity.defn

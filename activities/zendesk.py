@@ -25,6 +25,7 @@ from core import db
 from core.markers import audit_metadata, has_legacy_marker, has_reference, legacy_marker
 from core.messages import TicketStatus
 from core.tables import MessageLog, TicketLink
+from core.telemetry import COMMENTS, TICKETS
 
 SMS_TAG = "sms"
 
@@ -221,6 +222,8 @@ class ZendeskActivities:
                     raise
                 legacy = _pre_b13_create(ticket, batch_key(request.texts))
                 created = await self._zendesk.create_ticket(legacy, idempotency_key=key)
+        if not created.replayed:
+            TICKETS.inc()  # a replayed create (Idempotency-Key) made nothing new
         link = TicketLink(
             ticket_id=created.ticket.id,
             conversation_id=request.conversation_id,
@@ -260,6 +263,7 @@ class ZendeskActivities:
                 if _closed_refusal(exc):
                     return CommentResult(ticket=None)
                 raise
+        COMMENTS.inc()
         await self._attach(request.texts, ticket.id)
         return CommentResult(ticket=_result(ticket))
 

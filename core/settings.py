@@ -145,6 +145,10 @@ class Settings(BaseSettings):
     # at its own /metrics); the Temporal SDK's metrics on this address when set.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     temporal_sdk_metrics_bind_address: str | None = None
+    # Tracing: set the OTLP/HTTP collector's base URL and every Temporal call, workflow and
+    # activity becomes a span (temporalio.contrib.opentelemetry), named after OTEL_SERVICE_NAME.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "smsdesk"
 
     http_timeout_seconds: float = 10.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -1,4 +1,5 @@
 """What operators count (Prometheus): the product's own counters, and the Temporal SDK's.
+Traces are `core/tracing.py`.
 
 The counters live in prometheus_client's process registry; the webhook server serves them at
 `/metrics`, the worker on `METRICS_PORT`. The SDK's own metrics (workflow task latency,

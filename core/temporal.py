@@ -11,6 +11,7 @@ from pathlib import Path
 
 from temporalio.client import (
     Client,
+    Interceptor,
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
@@ -74,12 +75,21 @@ def connect_config(
     return config
 
 
+def _interceptors(settings: Settings) -> list[Interceptor]:
+    if settings.otel_exporter_otlp_endpoint is None:
+        return []
+    from core.tracing import tracing_interceptors  # the OpenTelemetry SDK only when tracing
+
+    return tracing_interceptors(settings)
+
+
 async def connect(settings: Settings) -> Client:
     address = settings.temporal_sdk_metrics_bind_address
     return await Client.connect(
         **connect_config(settings),
         data_converter=data_converter(settings),
         runtime=sdk_runtime(address) if address else None,
+        interceptors=_interceptors(settings),
     )
 
 
