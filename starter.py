@@ -10,8 +10,10 @@
     python starter.py reconcile        # repair what never reached a webhook (B1, B10)
     python starter.py migrate          # bring the product database's schema to head
 
-Settings come from the environment / `.env`; a service with no credentials there is taken to be
-the embedded stack's sandbox (`python worker.py --dev`). Each command lives in `cli/`.
+Settings come from the environment / `.env`; with no service configured at all, the commands
+talk to the embedded stack's sandboxes (`python worker.py --dev`). The arguments are declared in
+`cli/commands.py`, which imports nothing heavy; each command's module in `cli/` is imported only
+when it runs, so `--help` answers at once.
 """
 
 from __future__ import annotations
@@ -21,22 +23,19 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from cli import conversation, find, integration, migrate, reconcile, replay, report, setup
-from cli.common import effective_settings
-
-COMMAND_MODULES = [conversation, find, replay, report, setup, integration, reconcile, migrate]
+from cli import commands
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(description="Drive and inspect smsdesk.")
-    commands = root.add_subparsers(dest="command", required=True)
-    for module in COMMAND_MODULES:
-        module.register(commands)
+    commands.register(root.add_subparsers(dest="command", required=True))
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from cli.common import effective_settings  # the settings and sandboxes: only to run
+
     result: int = asyncio.run(args.run(effective_settings(), args))
     return result
 

@@ -1,2 +1,3 @@
-"""The commands of `starter.py`, one module each. A module exposes `register(commands)`, which
-adds its sub-parser(s) with `set_defaults(run=<async function(settings, args) -> int>)`."""
+"""The commands of `starter.py`. `cli/commands.py` declares every command's arguments without
+importing anything heavy; each command's code lives in its own module here (`find.py`,
+`report.py`...), an `async function(settings, args) -> int` imported only when it runs."""

@@ -17,7 +17,6 @@ from clients.errors import ApiError
 from clients.zendesk import ZendeskClient, ZendeskTicket
 from clients.zendesk_oauth import zendesk_authorization
 from core.conversation import conversation_id
-from core.phone import to_e164
 from core.settings import Settings
 from devstack.sandboxes import AGENT_ID
 from webhooks.signatures import twilio_signature
@@ -108,7 +107,7 @@ async def agent_reply(settings: Settings, args: argparse.Namespace) -> int:
                 args.ticket_id,
                 args.body,
                 public=not args.internal,
-                author_id=args.author_id,
+                author_id=AGENT_ID if args.author_id is None else args.author_id,
                 status=args.status,
             )
         except ApiError as exc:
@@ -138,38 +137,3 @@ async def sandbox_listing(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(response.json(), indent=2))
     return 0
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sms = commands.add_parser("send-sms", help="send a signed inbound text to the webhooks")
-    sms.add_argument("--from", dest="from_number", required=True, type=to_e164)
-    sms.add_argument("--to", dest="to_number", required=True, type=to_e164)
-    sms.add_argument("--media", action="append", default=[], help="a media URL (MMS)")
-    sms.add_argument("body")
-    sms.set_defaults(run=send_sms)
-
-    reply = commands.add_parser("agent-reply", help="comment on a ticket as an agent")
-    reply.add_argument("ticket_id", type=int)
-    reply.add_argument("body")
-    reply.add_argument("--internal", action="store_true", help="an internal note, never texted")
-    reply.add_argument("--author-id", type=int, default=AGENT_ID)
-    reply.add_argument("--status", choices=["open", "pending", "hold", "solved"])
-    reply.set_defaults(run=agent_reply)
-
-    state = commands.add_parser("state", help="query a conversation's state")
-    state.add_argument(
-        "--from", dest="from_number", required=True, type=to_e164, help="the customer's phone"
-    )
-    state.add_argument(
-        "--to",
-        dest="to_number",
-        required=True,
-        type=to_e164,
-        help="the account number the customer texts",
-    )
-    state.set_defaults(run=show_state)
-
-    tickets = commands.add_parser("tickets", help="list the sandbox Zendesk's tickets")
-    tickets.set_defaults(run=sandbox_listing)
-    texts = commands.add_parser("texts", help="list the texts the sandbox SMS provider sent")
-    texts.set_defaults(run=sandbox_listing)

@@ -25,11 +25,8 @@ from temporalio.service import RPCError
 
 from cli.common import temporal_client
 from core.conversation import WORKFLOW_NAME, searchable_phone
-from core.messages import TicketStatus
-from core.phone import to_e164
 from core.settings import Settings
 from workflows.conversation import ConversationView
-from workflows.search import NO_TICKET
 
 #: Runs whose workflow code can still answer the `state` query (a worker replays closed ones).
 QUERYABLE = (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)
@@ -173,19 +170,3 @@ async def find(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print("\n\n".join(describe(f) for f in found))
     return 0 if found else 1
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        "find", help="find conversations by phone, sender, ticket or status (Temporal visibility)"
-    )
-    parser.add_argument("--phone", type=to_e164, help="the customer's phone number")
-    parser.add_argument("--sender", type=to_e164, help="the account number the customer texts")
-    parser.add_argument("--ticket", type=int, help="a Zendesk ticket id")
-    parser.add_argument(
-        "--status",
-        choices=[s.value for s in TicketStatus if s is not TicketStatus.CLOSED] + [NO_TICKET],
-        help="the conversation's ticket status (ConversationStatus)",
-    )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.set_defaults(run=find)

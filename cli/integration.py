@@ -33,7 +33,6 @@ from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
 from core import db
 from core.conversation import conversation_id
-from core.phone import to_e164
 from core.settings import Settings
 from core.tables import Direction
 from devstack.sandboxes import DEMO_PROFILES
@@ -259,8 +258,9 @@ async def run_integration_test(settings: Settings, args: argparse.Namespace) -> 
         print("test-integration: SMS_NUMBERS is empty: the account has no number to text")
         return 2
     sender = args.to_number or settings.sms_numbers[0]
+    customer = args.customer or DEMO_CUSTOMER
     print(
-        f"smsdesk integration test: {args.customer} -> {sender} "
+        f"smsdesk integration test: {customer} -> {sender} "
         f"(webhooks {settings.public_base_url}, Temporal {settings.temporal_address})"
     )
     hops = [Hop("webhook accepted"), Hop("ticket created"), Hop("agent reply sent")]
@@ -270,7 +270,7 @@ async def run_integration_test(settings: Settings, args: argparse.Namespace) -> 
         except Exception as exc:  # the SDK raises plain RuntimeErrors for connection failures
             print(f"  [FAIL] Temporal at {settings.temporal_address} unreachable: {exc}")
             return 1
-        run = Run(settings, http, temporal, sender, args.customer, args.timeout, args.author_id)
+        run = Run(settings, http, temporal, sender, customer, args.timeout, args.author_id)
         earlier = await _ticket_before(run)
         hops[0], sid = await hop_webhook(run, f"smsdesk integration test {uuid.uuid4().hex[:8]}")
         if hops[0].passed and sid:
@@ -286,22 +286,3 @@ async def run_integration_test(settings: Settings, args: argparse.Namespace) -> 
     verdict = "PASS" if passed == len(hops) else "FAIL"
     print(f"{verdict}: {passed} of {len(hops)} hops passed")
     return 0 if verdict == "PASS" else 1
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    check = commands.add_parser(
-        "test-integration",
-        help="send a test text through the whole path and report each hop (M19)",
-    )
-    check.add_argument(
-        "--customer",
-        type=to_e164,
-        default=DEMO_CUSTOMER,
-        help="a consented subscriber's phone (default: the sandbox's demo customer)",
-    )
-    check.add_argument("--to", dest="to_number", type=to_e164, help="default: first SMS_NUMBERS")
-    check.add_argument("--timeout", type=float, default=30.0, help="seconds per waiting hop")
-    check.add_argument(
-        "--author-id", type=int, help="the replying agent (default: the API user, an agent)"
-    )
-    check.set_defaults(run=run_integration_test)

@@ -19,8 +19,3 @@ async def migrate(settings: Settings, args: argparse.Namespace) -> int:
     revision = await asyncio.to_thread(migrations.upgrade, settings.database_url)
     print(f"product database at revision {revision} (head)")
     return 0
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("migrate", help="bring the product database's schema to head")
-    parser.set_defaults(run=migrate)

@@ -15,17 +15,11 @@ import argparse
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
 
 from cli.common import database, temporal_client
 from core.reconcile import SCHEDULE_ID, WORKFLOW_NAME, ReconcileInput, ReconcileReport
 from core.settings import Settings
 from intake import journal
-
-
-def _moment(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def reconcile(settings: Settings, args: argparse.Namespace) -> int:
@@ -61,17 +55,3 @@ async def intake(settings: Settings, args: argparse.Namespace) -> int:
             f"waiting for Temporal, the oldest for {figures['oldest_age_seconds']:.0f} s"
         )
     return 0
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        "reconcile", help="repair now what never reached a webhook, and print what was repaired"
-    )
-    parser.add_argument(
-        "--since", type=_moment, help="read from this ISO time instead of the saved cursors"
-    )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.set_defaults(run=reconcile)
-    backlog = commands.add_parser("intake", help="events waiting in the intake journal")
-    backlog.add_argument("--json", action="store_true", help="machine-readable output")
-    backlog.set_defaults(run=intake)

@@ -119,35 +119,3 @@ async def replay(settings: Settings, args: argparse.Namespace) -> int:
     if args.summary_json:
         Path(args.summary_json).write_text(summary.model_dump_json(indent=2), encoding="utf-8")
     return 0 if not summary.errors and settled == len(conversations) else 1
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        "replay",
-        help="replay a JSONL file of recorded events through the webhooks (backfill tests)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("file", help="the JSONL file of events")
-    parser.add_argument(
-        "--concurrency", type=int, default=8, help="conversations replayed at once (default 8)"
-    )
-    parser.add_argument(
-        "--direct-zendesk-events",
-        action="store_true",
-        help="post agent events as signed Zendesk webhooks instead of using the Zendesk API",
-    )
-    parser.add_argument(
-        "--seed-sandbox",
-        action="store_true",
-        help="first load FILE's companion .profiles.json into the Klaviyo sandbox",
-    )
-    parser.add_argument("--agent-id", type=int, help="Zendesk user id that writes agent comments")
-    parser.add_argument(
-        "--wait", type=float, default=60.0, help="seconds to wait for a ticket or an event"
-    )
-    parser.add_argument(
-        "--settle-timeout", type=float, default=120.0, help="seconds to wait for the end state"
-    )
-    parser.add_argument("--summary-json", help="also write the summary to this file")
-    parser.set_defaults(run=replay)

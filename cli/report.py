@@ -18,7 +18,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
@@ -196,16 +196,3 @@ async def report(settings: Settings, args: argparse.Namespace) -> int:
         plot(result, args.plot)
         print(f"plot written to {args.plot}")
     return 0
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        "report", help="ticket volume, first response and resolution times (per agent, tag, day)"
-    )
-    parser.add_argument("--since", type=date.fromisoformat, help="first day (YYYY-MM-DD, UTC)")
-    parser.add_argument("--until", type=date.fromisoformat, help="day after the last (UTC)")
-    parser.add_argument("--by-day", action="store_true", help="also list tickets per day")
-    parser.add_argument("--no-zendesk", action="store_true", help="database only: no resolution")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--plot", metavar="FILE.png", help="also draw the report to a PNG file")
-    parser.set_defaults(run=report)

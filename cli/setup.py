@@ -205,31 +205,3 @@ def _report(env_path: Path, values: dict[str, str | None]) -> None:
         print(f"  {key}={shown}")
         if key in os.environ and os.environ[key] != value:
             print(f"  note: {key} is also set in the environment, which wins over {env_path}")
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    setup = commands.add_parser(
-        "setup",
-        help="connect Zendesk, choose what is synced, provision the webhook (M1-M3)",
-        description="Secrets left out are asked for (not echoed) when run in a terminal.",
-    )
-    setup.add_argument("--zendesk-url", help="https://<subdomain>.zendesk.com or the subdomain")
-    setup.add_argument("--oauth-client-id", help="OAuth client (recommended)")
-    setup.add_argument("--oauth-client-secret")
-    setup.add_argument("--oauth-refresh-token", help="use the refresh-token grant")
-    setup.add_argument("--oauth-token", help="an OAuth access token")
-    setup.add_argument("--email", help="legacy: the agent's email, with --api-token")
-    setup.add_argument("--api-token", help="legacy: disabled by Zendesk on 2027-04-30")
-    setup.add_argument("--metrics-sync", action=argparse.BooleanOptionalAction)
-    setup.add_argument("--metrics-brands", help="'all' or brand ids: 360001,360002")
-    setup.add_argument("--sms-sync", action=argparse.BooleanOptionalAction)
-    setup.add_argument("--sms-brand", type=int, help="brand id of SMS tickets")
-    setup.add_argument(
-        "--provision",
-        action=argparse.BooleanOptionalAction,
-        help="create or update the webhook, view and automation (idempotent)",
-    )
-    setup.add_argument("--public-url", help="where Zendesk reaches the webhooks")
-    setup.add_argument("--env-file", default=".env")
-    setup.add_argument("--non-interactive", action="store_true", help="never ask")
-    setup.set_defaults(run=run_setup)
