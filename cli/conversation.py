@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from cli.common import temporal_client
+from cli.table import cut, table
 from clients.errors import ApiError
 from clients.zendesk import ZendeskClient, ZendeskTicket
 from clients.zendesk_oauth import zendesk_authorization
@@ -128,12 +129,55 @@ async def show_state(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def sandbox_listing(settings: Settings, args: argparse.Namespace) -> int:
-    base = settings.zendesk_url if args.command == "tickets" else settings.twilio_base_url
-    path = "/_sandbox/tickets" if args.command == "tickets" else "/_sandbox/messages"
+    """`tickets` / `texts`: what the sandbox Zendesk / SMS provider holds, as a table (the
+    sandbox's own JSON with `--json`)."""
+    tickets = args.command == "tickets"
+    base = (settings.zendesk_url if tickets else settings.twilio_base_url).rstrip("/")
     async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.get(base.rstrip("/") + path)
-    if response.status_code == 404:
-        print(f"{base} is not a sandbox: {args.command} lists the dev stack's sandbox only")
-        return 1
-    print(json.dumps(response.json(), indent=2))
+        response = await http.get(base + ("/_sandbox/tickets" if tickets else "/_sandbox/messages"))
+        if response.status_code == 404:
+            print(f"{base} is not a sandbox: {args.command} lists the dev stack's sandbox only")
+            return 1
+        listing: dict[str, Any] = response.json()
+        users = (await http.get(base + "/_sandbox/users")).json()["users"] if tickets else []
+    rows = listing["tickets" if tickets else "messages"]
+    if args.json:
+        print(json.dumps(listing, indent=2))
+    elif not rows:
+        print("no tickets in the sandbox Zendesk" if tickets else "the sandbox sent no texts")
+    elif tickets:
+        print(ticket_table(rows, users))
+    else:
+        print(text_table(rows))
     return 0
+
+
+def ticket_table(tickets: list[dict[str, Any]], users: list[dict[str, Any]]) -> str:
+    """A line per ticket: id, status, subject, requester, last comment."""
+    names = {u["id"]: f"{u.get('name') or ''} {u.get('phone') or ''}".strip() for u in users}
+
+    def last_comment(ticket: dict[str, Any]) -> str:
+        comments = ticket.get("comments") or []
+        if not comments:
+            return ""
+        last = comments[-1]
+        who = "" if last.get("public", True) else "(internal) "
+        return who + cut(last.get("body"), 50)
+
+    rows = [
+        (
+            t["id"],
+            t["status"],
+            cut(t.get("subject"), 30),
+            cut(names.get(t.get("requester_id"), str(t.get("requester_id") or "")), 24),
+            last_comment(t),
+        )
+        for t in tickets
+    ]
+    return table(["TICKET", "STATUS", "SUBJECT", "REQUESTER", "LAST COMMENT"], rows)
+
+
+def text_table(messages: list[dict[str, Any]]) -> str:
+    """A line per text: sid, from, to, status, body."""
+    rows = [(m["sid"], m["from"], m["to"], m["status"], cut(m.get("body"), 50)) for m in messages]
+    return table(["SID", "FROM", "TO", "STATUS", "BODY"], rows)

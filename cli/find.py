@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from cli.common import temporal_client
+from cli.table import cut, table
 from core.conversation import WORKFLOW_NAME, searchable_phone
 from core.settings import Settings
 from workflows.conversation import ConversationView
@@ -129,28 +130,27 @@ async def _state(
     return view, None
 
 
-def describe(found: Found) -> str:
-    """A few lines per conversation for the terminal."""
-    lines = [found.workflow_id]
-    earlier = f", {found.earlier_runs} earlier run(s)" if found.earlier_runs else ""
-    started = f"{found.started_at:%Y-%m-%d %H:%M:%S} UTC" if found.started_at else "?"
-    lines.append(f"  run      {found.status} (run {found.run_id}, started {started}{earlier})")
-    if found.state is not None:
-        state = found.state.state
-        if state.ticket_id is not None:
-            ticket = f"ticket {state.ticket_id} {state.ticket_status or ''}".rstrip()
-        elif state.last_closed_ticket_id is not None:
-            ticket = f"no open ticket (last: {state.last_closed_ticket_id}, closed)"
+def describe(found: list[Found]) -> str:
+    """A line per conversation for the terminal: id, run, ticket, texts in and out, UI link."""
+    rows = []
+    for f in found:
+        started = f"{f.started_at:%Y-%m-%d %H:%M}" if f.started_at else None
+        run = f.status + (f" (+{f.earlier_runs} earlier)" if f.earlier_runs else "")
+        counts: tuple[object, ...] = (None, None, None, None)
+        if f.state is None:
+            ticket = cut(f"? ({f.state_error})", 40)
         else:
-            ticket = "no ticket"
-        lines.append(
-            f"  state    {ticket}; texts received {state.texts_received}, replies sent "
-            f"{state.replies_sent}, queued {found.state.queued}, failed {len(state.failed)}"
-        )
-    else:
-        lines.append(f"  state    unavailable: {found.state_error}")
-    lines.append(f"  ui       {found.ui_url}")
-    return "\n".join(lines)
+            state = f.state.state
+            if state.ticket_id is not None:
+                ticket = f"{state.ticket_id} {state.ticket_status or ''}".rstrip()
+            elif state.last_closed_ticket_id is not None:
+                ticket = f"none (last {state.last_closed_ticket_id}, closed)"
+            else:
+                ticket = "none"
+            counts = (state.texts_received, state.replies_sent, f.state.queued, len(state.failed))
+        rows.append((f.workflow_id, run, started, ticket, *counts, f.ui_url))
+    headers = ["WORKFLOW ID", "RUN", "STARTED (UTC)", "TICKET", "IN", "OUT", "QUEUED", "FAILED"]
+    return table([*headers, "TEMPORAL UI"], rows)
 
 
 async def find(settings: Settings, args: argparse.Namespace) -> int:
@@ -168,5 +168,5 @@ async def find(settings: Settings, args: argparse.Namespace) -> int:
     elif not found:
         print("no conversation matches (visibility lags a second or two behind new workflows)")
     else:
-        print("\n\n".join(describe(f) for f in found))
+        print(describe(found))
     return 0 if found else 1

@@ -44,12 +44,38 @@ async def test_listings_show_the_sandboxes(
 ) -> None:
     customer = await stack.new_customer()
     await run(stack, "send-sms", "--from", customer, "--to", ACCOUNT_NUMBER, "Hi")
-    await first_ticket(stack, customer)
+    ticket = await first_ticket(stack, customer)
     capsys.readouterr()
-    assert await run(stack, "tickets") == 0
+    assert await run(stack, "tickets", "--json") == 0
     assert "Hi" in json.loads(capsys.readouterr().out)["tickets"][0]["description"]
-    assert await run(stack, "texts") == 0
+    assert await run(stack, "texts", "--json") == 0
     assert json.loads(capsys.readouterr().out) == {"messages": []}
+    assert await run(stack, "texts") == 0
+    assert capsys.readouterr().out == "the sandbox sent no texts\n"
+
+    assert await run(stack, "tickets") == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["TICKET", "STATUS", "SUBJECT", "REQUESTER", "LAST", "COMMENT"]
+    assert row.split()[:2] == [str(ticket["id"]), ticket["status"]] and row.endswith("  Hi")
+    assert customer in row  # the requester, by the phone Zendesk holds for them
+
+
+async def test_texts_table_cuts_long_bodies(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    customer = await stack.new_customer()
+    await run(stack, "send-sms", "--from", customer, "--to", ACCOUNT_NUMBER, "Hello")
+    ticket = await first_ticket(stack, customer)
+    await run(stack, "agent-reply", str(ticket["id"]), "It ships today. " * 10)
+    await eventually(lambda: stack.texts_to(customer))
+    capsys.readouterr()
+    assert await run(stack, "texts") == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["SID", "FROM", "TO", "STATUS", "BODY"]
+    [row] = [r for r in rows if customer in r]
+    sid, sender, to, _, *_ = row.split()
+    assert (sender, to) == (ACCOUNT_NUMBER, customer) and sid.startswith("SM")
+    assert row.endswith("  " + ("It ships today. " * 4)[:49] + "…")  # 50 characters
 
 
 def test_send_sms_refuses_an_alphanumeric_number() -> None:

@@ -74,9 +74,11 @@ async def test_find_prints_id_state_and_link(
     assert await args.run(stack.settings, args) == 0
     out = capsys.readouterr().out
     workflow_id = stack.conversation(customer).id
-    assert out.splitlines()[0] == workflow_id
-    assert f"ticket {ticket['id']} " in out and "RUNNING" in out
-    assert ui_link(stack.settings, workflow_id) in out
+    header, row = out.splitlines()
+    assert header.split()[:4] == ["WORKFLOW", "ID", "RUN", "STARTED"]
+    assert row.split()[0] == workflow_id and row.split()[1] == "RUNNING"
+    assert f" {ticket['id']} {ticket['status']} " in row
+    assert row.endswith(ui_link(stack.settings, workflow_id))
 
 
 async def test_find_says_when_nothing_matches(
