@@ -11,9 +11,11 @@
     python starter.py migrate          # bring the product database's schema to head
 
 Settings come from the environment / `.env`; with no service configured at all, the commands
-talk to the embedded stack's sandboxes (`python worker.py --dev`). The arguments are declared in
-`cli/commands.py`, which imports nothing heavy; each command's module in `cli/` is imported only
-when it runs, so `--help` answers at once.
+talk to the embedded stack's sandboxes (`python worker.py --dev`). Once one service is
+configured, each one that is not is named on stderr as a sandbox (`cli/common.py`).
+
+The arguments are declared in `cli/commands.py`, which imports nothing heavy; each command's
+module in `cli/` is imported only when it runs, so `--help` answers at once.
 """
 
 from __future__ import annotations
