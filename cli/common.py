@@ -11,14 +11,14 @@ make them real, so a half-filled `.env` is not quietly completed with sandbox UR
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-from temporalio.client import Client
-
-import migrations
-from core.db import make_engine
 from core.settings import Settings, get_settings
 from devstack.sandboxes import SandboxPorts, with_sandboxes
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from temporalio.client import Client
 
 #: The services the sandboxes stand in for: the settings that point a service somewhere real,
 #: and the ones to set to configure it.
@@ -79,6 +79,9 @@ def sandboxed(settings: Settings, ports: SandboxPorts) -> Settings:
 
 def database(settings: Settings) -> Engine:
     """The product database, once it is sure to be at the schema this code expects."""
+    import migrations  # SQLAlchemy and Alembic: only for the commands that use the database
+    from core.db import make_engine
+
     engine = make_engine(settings.database_url)
     migrations.require_head(engine)
     return engine

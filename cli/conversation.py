@@ -8,19 +8,19 @@ import json
 import sys
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from cli.common import temporal_client
 from cli.table import cut, table
-from clients.errors import ApiError
-from clients.zendesk import ZendeskClient, ZendeskTicket
-from clients.zendesk_oauth import zendesk_authorization
-from core.conversation import conversation_id
-from core.settings import Settings
 from devstack.sandboxes import AGENT_ID
-from webhooks.signatures import twilio_signature
+
+if TYPE_CHECKING:
+    from clients.zendesk import ZendeskTicket
+    from core.settings import Settings
+
+# These are the quick commands of the dev loop: what only one of them needs (the Zendesk
+# client, FastAPI behind the signature helpers, Temporal) is imported by that one.
 
 
 async def post_inbound_text(
@@ -34,6 +34,8 @@ async def post_inbound_text(
 ) -> tuple[httpx.Response, str]:
     """Post a signed Twilio-format inbound webhook, as the SMS provider would; returns the
     answer and the text's MessageSid."""
+    from webhooks.signatures import twilio_signature
+
     url = settings.public_base_url.rstrip("/") + "/webhooks/sms/inbound"
     form = {
         "MessageSid": "SM" + uuid.uuid4().hex,
@@ -68,6 +70,9 @@ async def post_agent_comment(
     Raises:
         clients.errors.ApiError: Zendesk refused or could not be reached.
     """
+    from clients.zendesk import ZendeskClient
+    from clients.zendesk_oauth import zendesk_authorization
+
     comment: dict[str, Any] = {"body": body, "public": public}
     if author_id is not None:
         comment["author_id"] = author_id
@@ -97,6 +102,8 @@ async def send_sms(settings: Settings, args: argparse.Namespace) -> int:
 
 async def agent_reply(settings: Settings, args: argparse.Namespace) -> int:
     """Add an agent comment through the Zendesk API; Zendesk then emits `comment_added`."""
+    from clients.errors import ApiError
+
     if not settings.zendesk_configured:
         print("agent-reply needs Zendesk credentials (or the dev stack's sandbox)", file=sys.stderr)
         return 2
@@ -120,6 +127,9 @@ async def agent_reply(settings: Settings, args: argparse.Namespace) -> int:
 
 async def show_state(settings: Settings, args: argparse.Namespace) -> int:
     """Query a conversation workflow for its state."""
+    from cli.common import temporal_client
+    from core.conversation import conversation_id
+
     client = await temporal_client(settings)
     workflow_id = conversation_id(args.to_number, args.from_number, settings)
     handle = client.get_workflow_handle(workflow_id)
@@ -134,12 +144,18 @@ async def sandbox_listing(settings: Settings, args: argparse.Namespace) -> int:
     tickets = args.command == "tickets"
     base = (settings.zendesk_url if tickets else settings.twilio_base_url).rstrip("/")
     async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.get(base + ("/_sandbox/tickets" if tickets else "/_sandbox/messages"))
-        if response.status_code == 404:
-            print(f"{base} is not a sandbox: {args.command} lists the dev stack's sandbox only")
+        try:
+            response = await http.get(
+                base + ("/_sandbox/tickets" if tickets else "/_sandbox/messages")
+            )
+            if response.status_code == 404:
+                print(f"{base} is not a sandbox: {args.command} lists the dev stack's sandbox only")
+                return 1
+            listing: dict[str, Any] = response.json()
+            users = (await http.get(base + "/_sandbox/users")).json()["users"] if tickets else []
+        except httpx.TransportError as exc:
+            print(f"{base} cannot be reached ({exc!r}): is ./scripts/dev running?", file=sys.stderr)
             return 1
-        listing: dict[str, Any] = response.json()
-        users = (await http.get(base + "/_sandbox/users")).json()["users"] if tickets else []
     rows = listing["tickets" if tickets else "messages"]
     if args.json:
         print(json.dumps(listing, indent=2))

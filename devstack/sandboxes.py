@@ -7,16 +7,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from core.settings import Settings
-from devstack.processes import serve_app
-from sandbox.klaviyo import create_klaviyo_app
-from sandbox.twilio import create_twilio_app
-from sandbox.zendesk import create_zendesk_app
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 ZENDESK_TOKEN = "sandbox-zendesk-oauth-token"
 ZENDESK_WEBHOOK_SECRET = "sandbox-zendesk-webhook-secret"
@@ -90,6 +88,12 @@ class Sandboxes:
 
 def build_sandboxes(settings: Settings, state_dir: Path | None) -> Sandboxes:
     """The three sandbox apps, delivering their webhooks to the product's public URL."""
+    # Imported here: the commands read this module's settings and constants, and should not
+    # pay for three web apps each time they start.
+    from sandbox.klaviyo import create_klaviyo_app
+    from sandbox.twilio import create_twilio_app
+    from sandbox.zendesk import create_zendesk_app
+
     base = settings.public_base_url.rstrip("/")
 
     def state(name: str) -> Path | None:
@@ -117,6 +121,8 @@ def build_sandboxes(settings: Settings, state_dir: Path | None) -> Sandboxes:
 
 @contextlib.asynccontextmanager
 async def serve_sandboxes(sandboxes: Sandboxes, ports: SandboxPorts) -> AsyncIterator[Sandboxes]:
+    from devstack.processes import serve_app
+
     async with (
         serve_app(sandboxes.zendesk, ports.zendesk),
         serve_app(sandboxes.twilio, ports.twilio),

@@ -41,7 +41,10 @@ def test_a_half_configured_env_is_told_which_services_are_sandboxes(
     assert token is not None and token.get_secret_value() == "real-token"
     # ...and what is not is named, with the settings that would make it real.
     err = capsys.readouterr().err
-    assert "the SMS provider is not configured, so its dev-stack sandbox" in err and "TWILIO_ACCOUNT_SID" in err
+    assert (
+        "the SMS provider is not configured, so its dev-stack sandbox" in err
+        and "TWILIO_ACCOUNT_SID" in err
+    )
     assert f"http://127.0.0.1:{PORTS.twilio}" in err
     assert "OUTBOUND_WEBHOOK_SECRET" in err
     assert "Zendesk is not" not in err and "Klaviyo is not" not in err
