@@ -10,7 +10,6 @@ replay. The Temporal UI reads payloads through the authenticated codec endpoint 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
@@ -19,27 +18,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from core.keys import generate_key, parse_key
+
 ENCODING = b"binary/encrypted"
 _NONCE_BYTES = 12
 
 
 class UnknownEncryptionKey(ValueError):
     """A payload was sealed with a key this process does not hold."""
-
-
-def parse_key(text: str) -> bytes:
-    """A key given as base64 (the form `generate_key` prints): exactly 32 bytes."""
-    try:
-        key = base64.b64decode(text, validate=True)
-    except ValueError as exc:
-        raise ValueError("PII_ENCRYPTION_KEY must be base64") from exc
-    if len(key) != 32:
-        raise ValueError("PII_ENCRYPTION_KEY must decode to 32 bytes (AES-256)")
-    return key
-
-
-def generate_key() -> str:
-    return base64.b64encode(os.urandom(32)).decode()
 
 
 def key_id(key: bytes) -> bytes:
@@ -82,3 +68,6 @@ class EncryptionCodec(PayloadCodec):
             nonce, sealed = payload.data[:_NONCE_BYTES], payload.data[_NONCE_BYTES:]
             opened.append(Payload.FromString(cipher.decrypt(nonce, sealed, None)))
         return opened
+
+
+__all__ = ["EncryptionCodec", "UnknownEncryptionKey", "generate_key", "key_id", "parse_key"]

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from core.codec import parse_key
+from core.keys import parse_key
 from core.phone import require_conversation_number
 
 CommaList = Annotated[list[str], NoDecode]
