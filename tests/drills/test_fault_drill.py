@@ -37,7 +37,14 @@ async def test_a_thousand_events_through_faults_duplicates_and_two_kills(
     script = generate(seed=SEED, customers=110, first_number=8_100_000)
     assert script.events >= 1000
     started = time.monotonic()
-    async with running_stack(temporal_env.client, engine) as stack:
+    # The webhooks, sandboxes and replay share this test's one event loop, so the door's 1 s
+    # wall-clock deadline measured the test's own CPU starvation and journaled most events; in
+    # two full-suite CI runs a journaled text then missed the 150 s wait (issue 10 is open on
+    # it). Temporal slow or away is drilled in test_temporal_paused.py; here the deadline is
+    # the longest allowed, so the drill checks faults, duplicates and kills as it did before.
+    async with running_stack(
+        temporal_env.client, engine, intake_signal_timeout_seconds=10
+    ) as stack:
         await stack.stop_worker()  # the worker under test is `python worker.py`, below
         worker = WorkerProcess(stack.settings, engine, tmp_path)
         worker.start()
