@@ -84,7 +84,7 @@ class Door:
                         "Temporal did not take %s for %s (%s); journaling it",
                         handoff.action,
                         handoff.workflow_id,
-                        exc or f"no answer within {self.timeout.total_seconds():g} s",
+                        str(exc) or f"no answer within {self.timeout.total_seconds():g} s",
                     )
         return await self.journal(handoff)
 
