@@ -2,8 +2,8 @@
 (the embedded stack: Temporal dev server, sandbox services, webhook server and this worker).
 
 Two workers share one process: the main task queue runs the workflows and the SMS/customer
-activities; the Zendesk task queue runs every Zendesk call under one server-side rate limit, so
-all conversations together stay within the account's plan (B5).
+activities; the Zendesk task queue runs every Zendesk call. Zendesk's budgets (the account's and
+Update Ticket's, B5/B14) are kept per request in the product database, shared by every process.
 """
 
 from __future__ import annotations
@@ -35,12 +35,13 @@ from activities.zendesk import ZendeskActivities
 from clients.klaviyo import KlaviyoClient
 from clients.twilio import TwilioClient
 from clients.zendesk import ZendeskClient
+from clients.zendesk_budget import Budget, SharedBudgets
 from clients.zendesk_oauth import zendesk_authorization
 from core import temporal
 from core.db import make_engine
 from core.process import configure_logging
 from core.settings import Settings, get_settings
-from core.telemetry import ZENDESK_BUDGET
+from core.telemetry import ZENDESK_BUDGET, ZENDESK_UPDATE_BUDGET
 from core.temporal_checks import check_temporal
 from intake.door import Door
 from workflows.conversation import SmsConversation
@@ -68,9 +69,13 @@ def build_workers(
     shutdown_grace: timedelta = SHUTDOWN_GRACE,
 ) -> list[Worker]:
     """The workers of one process, wired to real clients. Tests use this same factory."""
-    # With an OAuth client, one token provider serves every Zendesk call of the process.
+    # With an OAuth client, one token provider serves every Zendesk call of the process; the
+    # budgets live in the database, shared with every other worker process (B14).
     zendesk = ZendeskClient(
-        http, base_url=settings.zendesk_url, authorization=zendesk_authorization(settings, http)
+        http,
+        base_url=settings.zendesk_url,
+        authorization=zendesk_authorization(settings, http),
+        budgets=zendesk_budgets(settings, engine),
     )
     if settings.twilio_account_sid is None:
         raise SystemExit("TWILIO_ACCOUNT_SID is not set: see .env.example")
@@ -132,13 +137,25 @@ def build_workers(
             metrics.snapshot_ticket,
             reconcile.reconcile_zendesk,
         ],
-        # Enforced by the server across every worker process: one budget per Zendesk account.
-        # 5% below the plan: a few activities make more than one request (a retry that first
-        # looks for its marker, a metrics snapshot), and at exactly the plan the drills saw 429s.
-        max_task_queue_activities_per_second=settings.zendesk_requests_per_minute * 0.95 / 60,
+        # The budgets themselves are counted per request in the database (`zendesk_budgets`).
+        # This server-side limit only keeps workers from taking more Zendesk activities than
+        # the account's budget could serve (each makes at least one request), so a backlog
+        # waits on the server rather than in workers.
+        max_task_queue_activities_per_second=settings.zendesk_requests_per_minute / 60,
         graceful_shutdown_timeout=shutdown_grace,
     )
     return [main, zendesk_worker]
+
+
+def zendesk_budgets(settings: Settings, engine: Engine) -> SharedBudgets:
+    """Zendesk's two budgets (B14), kept in the product database for every process."""
+    return SharedBudgets(
+        engine,
+        per_minute={
+            Budget.ACCOUNT: settings.zendesk_requests_per_minute,
+            Budget.UPDATE: settings.zendesk_update_requests_per_minute,
+        },
+    )
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
@@ -167,6 +184,7 @@ async def serve(settings: Settings) -> None:
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port)  # the product's counters, for Prometheus
     ZENDESK_BUDGET.set(settings.zendesk_requests_per_minute)
+    ZENDESK_UPDATE_BUDGET.set(settings.zendesk_update_requests_per_minute)
     await temporal.ensure_reconcile_schedule(client, settings)
     async with http_client(settings) as http:
         workers = build_workers(client, settings, http=http, engine=engine)

@@ -1,7 +1,8 @@
 """Zendesk Support API client (the parts smsdesk uses), typed and retry-free.
 
 Retries belong to Temporal: this client sends each request once and reports failures as the
-typed errors of `clients.errors`.
+typed errors of `clients.errors`. Every request goes through its `Budgets` (B14): the only
+door to Zendesk is also where its rate limits are kept (`clients.zendesk_budget`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from clients.errors import Unauthorized, send
+from clients.errors import HttpStatusError, RateLimited, Unauthorized, send
+from clients.zendesk_budget import Budgets, Unmetered, budgets_for
 from clients.zendesk_events import TicketEventPage
 
 SERVICE = "zendesk"
@@ -163,13 +165,19 @@ class ZendeskClient:
     """
 
     def __init__(
-        self, http: httpx.AsyncClient, *, base_url: str, authorization: str | Authorization
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        authorization: str | Authorization,
+        budgets: Budgets | None = None,
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
         self._auth = (
             StaticAuthorization(authorization) if isinstance(authorization, str) else authorization
         )
+        self._budgets: Budgets = budgets or Unmetered()
         self._headers = {"Accept": "application/json"}
 
     async def _call(
@@ -192,13 +200,28 @@ class ZendeskClient:
 
         sent = await self._auth.header()
         try:
-            return await send(SERVICE, self._http, request(sent))
+            return await self._metered(request(sent))
         except Unauthorized as exc:
             # A 401 was not processed, so sending again is safe; a 403 (scope) is final.
             fresh = await self._auth.renew(sent) if exc.status_code == 401 else None
             if fresh is None:
                 raise
-        return await send(SERVICE, self._http, request(fresh))
+        return await self._metered(request(fresh))
+
+    async def _metered(self, request: httpx.Request) -> httpx.Response:
+        """Send once the request's budgets allow it, and tell them what Zendesk answered."""
+        budgets = budgets_for(request.method, request.url.path)
+        await self._budgets.acquire(budgets)
+        try:
+            response = await send(SERVICE, self._http, request)
+        except HttpStatusError as exc:
+            refused_for = None
+            if isinstance(exc, RateLimited):
+                refused_for = exc.retry_after if exc.retry_after is not None else 0.0
+            await self._budgets.settle(budgets, exc.headers, refused_for=refused_for)
+            raise
+        await self._budgets.settle(budgets, response.headers, refused_for=None)
+        return response
 
     async def me(self) -> ZendeskUser:
         response = await self._call("GET", "/api/v2/users/me")

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+UPDATE_LIMIT = "update_ticket_requests_per_minute"
 UPDATE = {"ticket": {"comment": {"body": "again", "public": False}}}
 
 
@@ -28,7 +29,7 @@ async def test_update_ticket_has_its_own_100_a_minute(
     zendesk: httpx.AsyncClient, zendesk_app: FastAPI
 ) -> None:
     state, now = freeze(zendesk_app)
-    assert (await zendesk.get("/_sandbox/config")).json()["update_ticket_requests_per_minute"] == 100
+    assert (await zendesk.get("/_sandbox/config")).json()[UPDATE_LIMIT] == 100
     # Spread over 4 tickets: each ticket's own 30 per 10 minutes is not what is tested here.
     tickets = [await new_ticket(zendesk) for _ in range(4)]
     statuses = [
@@ -129,7 +130,7 @@ async def test_the_request_log_holds_every_answer_with_its_time_and_status(
     assert {r["at"] for r in log} == {now}
     await zendesk.post("/_sandbox/reset")
     assert (await zendesk.get("/_sandbox/requests")).json()["requests"] == []
-    assert (await zendesk.get("/_sandbox/config")).json()["update_ticket_requests_per_minute"] == 100
+    assert (await zendesk.get("/_sandbox/config")).json()[UPDATE_LIMIT] == 100
 
 
 async def test_an_injected_429_carries_no_rate_limit_headers(zendesk: httpx.AsyncClient) -> None:
