@@ -1,9 +1,10 @@
 """The smsdesk worker: `python worker.py` (against TEMPORAL_ADDRESS) or `python worker.py --dev`
 (the embedded stack: Temporal dev server, sandbox services, webhook server and this worker).
 
-Two workers share one process: the main task queue runs the workflows and the SMS/customer
-activities; the Zendesk task queue runs every Zendesk call. Zendesk's budgets (the account's and
-Update Ticket's, B5/B14) are kept per request in the product database, shared by every process.
+Three workers share one process: the main task queue runs the workflows and the SMS/customer
+activities; the Zendesk task queue runs the Zendesk calls, its `-updates` sibling the ticket
+updates. Zendesk's budgets (the account's and Update Ticket's, B5/B14) are kept per request in
+the product database, shared by every process.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from clients.zendesk_oauth import zendesk_authorization
 from core import temporal
 from core.db import make_engine
 from core.process import configure_logging
+from core.queues import zendesk_update_queue
 from core.settings import Settings, get_settings
 from core.telemetry import ZENDESK_BUDGET, ZENDESK_UPDATE_BUDGET
 from core.temporal_checks import check_temporal
@@ -144,7 +146,21 @@ def build_workers(
         max_task_queue_activities_per_second=settings.zendesk_requests_per_minute / 60,
         graceful_shutdown_timeout=shutdown_grace,
     )
-    return [main, zendesk_worker]
+    # Ticket updates wait for the scarce update budget (70 a minute by default): a storm's
+    # backlog of them stays queued on the server, in order, rather than in workers sent back
+    # and forth by BudgetWait. The budget itself is still taken per request from the database.
+    zendesk_updates = Worker(
+        client,
+        task_queue=zendesk_update_queue(settings.zendesk_task_queue),
+        activities=[
+            zendesk_activities.add_customer_comment,
+            zendesk_activities.add_internal_note,
+            zendesk_activities.transition_ticket,
+        ],
+        max_task_queue_activities_per_second=settings.zendesk_update_requests_per_minute / 60,
+        graceful_shutdown_timeout=shutdown_grace,
+    )
+    return [main, zendesk_worker, zendesk_updates]
 
 
 def zendesk_budgets(settings: Settings, engine: Engine) -> SharedBudgets:
@@ -193,7 +209,10 @@ async def serve(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, running.cancel)
         log.info(
-            "worker polling %s and %s", settings.temporal_task_queue, settings.zendesk_task_queue
+            "worker polling %s, %s and %s",
+            settings.temporal_task_queue,
+            settings.zendesk_task_queue,
+            zendesk_update_queue(settings.zendesk_task_queue),
         )
         with contextlib.suppress(asyncio.CancelledError):
             await running
