@@ -44,8 +44,8 @@ log = logging.getLogger("smsdesk.zendesk.budget")
 #: Zendesk counts requests when they arrive, smsdesk when it sends them; this much slack per
 #: slot keeps a request that left late and the next that left on time in separate windows.
 ARRIVAL_SLACK = 1.01
-#: Below this share of a window left, smsdesk stops until the window frees: the rest is
-#: agents' and other integrations' (headers only report the whole account).
+#: A window with no more than this share left counts as spent: agents and other integrations
+#: use the account too, so smsdesk waits for the window to free rather than meet a 429.
 RESERVE_SHARE = 0.05
 #: A 429 without Retry-After (Zendesk always sends one) pauses this long.
 RETRY_AFTER_UNSAID = 5.0
@@ -54,7 +54,8 @@ RETRY_AFTER_UNSAID = 5.0
 #: landing together are not spaced out, and the steady rate keeps the rest of the budget.
 BURST_SHARE = 0.05
 
-_UPDATE_TICKET = re.compile(r"/api/v2/tickets/(?:\d+|update_many)(?:\.json)?")
+#: Matched at the end of the path: a base URL may carry a prefix (a proxy, a regional host).
+_UPDATE_TICKET = re.compile(r"/api/v2/tickets/(?:\d+|update_many)(?:\.json)?$")
 
 
 class Budget(StrEnum):

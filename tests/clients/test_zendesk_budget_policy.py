@@ -19,6 +19,7 @@ ACCOUNT, UPDATE = Budget.ACCOUNT, Budget.UPDATE
         ("GET", "/api/v2/tickets/123", (ACCOUNT,)),
         ("POST", "/api/v2/tickets", (ACCOUNT,)),
         ("GET", "/api/v2/tickets/123/audits", (ACCOUNT,)),
+        ("PUT", "/api/v2/tickets/123/tags", (ACCOUNT,)),
         ("POST", "/api/v2/users/create_or_update", (ACCOUNT,)),
     ],
 )
