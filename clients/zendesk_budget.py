@@ -13,9 +13,10 @@ from the same budgets:
   (`BURST_SHARE`) included. A slot further off than `lead` is not taken:
   `BudgetWait` sends the activity back to Temporal, so no attempt sleeps past its timeout.
 - settle: a 429 pauses the budget Zendesk says is spent (its headers show 0 remaining), or the
-  whole account when Zendesk refused below its limits (a spike, no headers); every process
-  honours the pause. A 429 on an update whose windows both have room is that ticket's own
-  limit (30 per 10 minutes): only that write waits, through its activity's retry.
+  whole account, for at most a window, when Zendesk refused below its limits (a spike); every
+  process honours the pause. A 429 on an update whose windows have room, or that asks for a
+  wait longer than any window, is that ticket's own limit (30 per 10 minutes): only that
+  write waits, through its activity's retry.
   Headers showing the window nearly spent (others are spending the account) pause the budget
   until the window frees.
 """
@@ -142,10 +143,14 @@ def pauses(
     if refused_for is None:
         return decided
     spent = [budget for budget, window in seen.items() if window.remaining == 0]
-    if not spent and Budget.UPDATE in budgets and seen:
-        return decided  # the ticket's own limit: the windows have room
-    for budget in spent or [Budget.ACCOUNT]:
-        decided[(budget, "429")] = refused_for
+    if spent:
+        for budget in spent:
+            decided[(budget, "429")] = refused_for
+        return decided
+    # Only a ticket's own limit (30 per 10 minutes) sends a wait longer than a window.
+    if Budget.UPDATE in budgets and (seen or refused_for > window_seconds):
+        return decided  # the ticket's own limit: the account's windows have room
+    decided[(Budget.ACCOUNT, "429")] = min(refused_for, window_seconds)  # a spike
     return decided
 
 

@@ -102,10 +102,11 @@ def _create(engine: Engine, name: str) -> None:
 
 
 def _now(engine: Engine) -> Any:
-    """The database's clock in epoch seconds, stable within one statement."""
+    """The database's clock in epoch seconds: SQLite's `now` holds for one statement;
+    PostgreSQL's `clock_timestamp()` is read after a row lock was waited for, not before."""
     if engine.dialect.name == "sqlite":
         return cast((func.julianday("now") - literal(2440587.5)) * literal(86400.0), Float)
-    return cast(func.extract("epoch", func.statement_timestamp()), Float)
+    return cast(func.extract("epoch", func.clock_timestamp()), Float)
 
 
 def _greatest(engine: Engine) -> Any:

@@ -80,6 +80,12 @@ def test_a_429_below_the_limits_pauses_the_whole_account() -> None:
 def test_a_429_on_an_update_with_room_in_both_windows_is_that_tickets_own_limit() -> None:
     seen = {ACCOUNT: Window(700, 500), UPDATE: Window(100, 60, 30.0)}
     assert pauses((UPDATE, ACCOUNT), seen, refused_for=600.0) == {}
+    # Without headers too: no account window makes anyone wait longer than itself.
+    assert pauses((UPDATE, ACCOUNT), {}, refused_for=600.0) == {}
+
+
+def test_a_spike_never_pauses_the_account_longer_than_a_window() -> None:
+    assert pauses((ACCOUNT,), {}, refused_for=600.0) == {(ACCOUNT, "429"): 60.0}
 
 
 def test_a_small_burst_is_allowed_after_a_quiet_spell() -> None:
