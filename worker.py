@@ -103,6 +103,7 @@ def build_workers(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[SmsConversation, TicketMetrics, Reconcile],
+        max_concurrent_workflow_tasks=settings.worker_workflow_task_slots,
         graceful_shutdown_timeout=shutdown_grace,
         activities=[
             customers.triage_inbound,
