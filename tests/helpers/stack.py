@@ -258,7 +258,9 @@ class Stack:
     def conversation(self, customer: str, sender: str = ACCOUNT_NUMBER) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(conversation_id(sender, customer, self.settings))
 
-    async def settled(self, customer: str, sender: str = ACCOUNT_NUMBER) -> dict[str, Any]:
+    async def settled(
+        self, customer: str, sender: str = ACCOUNT_NUMBER, timeout: float = 20.0
+    ) -> dict[str, Any]:
         """Wait until the sandboxes delivered their webhooks and the conversation has handled
         every event it received; returns its state."""
         for service in ("zendesk", "twilio"):
@@ -269,7 +271,7 @@ class Stack:
             view: dict[str, Any] = await self.conversation(customer, sender).query("state")
             return view if view["queued"] == 0 and not view["busy"] else None
 
-        return await eventually(idle)
+        return await eventually(idle, timeout=timeout)
 
     async def intake_drained(self, timeout: float = 20.0) -> None:
         """Wait until the webhooks' intake journal has handed every event to Temporal."""
