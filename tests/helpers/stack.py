@@ -265,7 +265,7 @@ class Stack:
         every event it received; returns its state."""
         for service in ("zendesk", "twilio"):
             await self.http.post(self.url(service, "/_sandbox/flush"))
-        await self.intake_drained()
+        await self.intake_drained(timeout)
 
         async def idle() -> dict[str, Any] | None:
             view: dict[str, Any] = await self.conversation(customer, sender).query("state")
