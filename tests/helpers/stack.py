@@ -39,9 +39,9 @@ from devstack.sandboxes import (
     with_sandboxes,
 )
 from intake import journal
+from service.worker import build_workers, run_workers
 from webhooks.app import create_app
 from webhooks.signatures import smsdesk_signature, twilio_signature
-from worker import build_workers, run_workers
 
 T = TypeVar("T")
 ACCOUNT_NUMBER = ACCOUNT_NUMBERS[0]
