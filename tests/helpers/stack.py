@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
-from core.conversation import conversation_id
+from core.conversation import STATE_QUERY, conversation_id
 from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
 from core.reconcile import ReconcileInput, ReconcileReport
 from core.settings import Settings
@@ -268,7 +268,7 @@ class Stack:
         await self.intake_drained(timeout)
 
         async def idle() -> dict[str, Any] | None:
-            view: dict[str, Any] = await self.conversation(customer, sender).query("state")
+            view: dict[str, Any] = await self.conversation(customer, sender).query(STATE_QUERY)
             return view if view["queued"] == 0 and not view["busy"] else None
 
         return await eventually(idle, timeout=timeout)
