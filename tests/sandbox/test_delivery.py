@@ -212,7 +212,7 @@ async def test_zendesk_retries_a_refused_connection() -> None:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app),
             base_url="https://acme.zendesk.com",
-            headers={"Authorization": "Bearer sandbox-zendesk-token"},
+            headers={"Authorization": "Bearer sandbox-zendesk-oauth-token"},
         ) as zendesk:
             await zendesk.post("/api/v2/tickets", json={"ticket": {"comment": {"body": "hi"}}})
             first, second = await flushed(zendesk)

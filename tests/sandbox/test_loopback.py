@@ -18,7 +18,8 @@ async def test_zendesk_webhooks_reach_the_product_over_http(receiver: Receiver) 
         async with (
             serving(app) as zendesk_url,
             httpx.AsyncClient(
-                base_url=zendesk_url, headers={"Authorization": "Bearer sandbox-zendesk-token"}
+                base_url=zendesk_url,
+                headers={"Authorization": "Bearer sandbox-zendesk-oauth-token"},
             ) as zendesk,
         ):
             created = await zendesk.post(

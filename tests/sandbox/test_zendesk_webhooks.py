@@ -193,7 +193,7 @@ async def test_unreachable_receiver_fails_after_four_attempts() -> None:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app),
             base_url="https://acme.zendesk.com",
-            headers={"Authorization": "Bearer sandbox-zendesk-token"},
+            headers={"Authorization": "Bearer sandbox-zendesk-oauth-token"},
         ) as client:
             await client.post("/api/v2/tickets", json={"ticket": {"comment": {"body": "hi"}}})
         await state.deliveries_idle()
