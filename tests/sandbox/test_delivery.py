@@ -10,7 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sandbox import create_twilio_app, create_zendesk_app
+from sandbox.twilio import create_twilio_app
+from sandbox.zendesk import create_zendesk_app
 from tests.sandbox.conftest import OWNED_NUMBER, TWILIO_SID, TWILIO_TOKEN
 from tests.sandbox.helpers import Receiver
 

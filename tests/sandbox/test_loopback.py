@@ -8,7 +8,8 @@ import hmac
 
 import httpx
 
-from sandbox import create_twilio_app, create_zendesk_app
+from sandbox.twilio import create_twilio_app
+from sandbox.zendesk import create_zendesk_app
 from tests.sandbox.helpers import Receiver, serving
 
 

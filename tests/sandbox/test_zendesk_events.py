@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sandbox import create_zendesk_app
+from sandbox.zendesk import create_zendesk_app
 from tests.sandbox.helpers import assert_conforms
 
 EVENTS = "/api/v2/incremental/ticket_events.json"
