@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from sandbox import create_zendesk_app
+from sandbox.zendesk import create_zendesk_app
 
 
 async def upsert(zendesk: httpx.AsyncClient, **user: str) -> httpx.Response:
