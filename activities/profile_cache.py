@@ -9,17 +9,21 @@ up again on each text.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
+
+from cachetools import TTLCache
 
 from clients.klaviyo import KlaviyoProfile
 
 #: Bounds the memory: 50,000 profiles are about 25 MB.
 MAX_PROFILES = 50_000
+_UNKNOWN = object()  # not kept, as opposed to kept as "no profile" (None)
 
 
 class ProfileCache:
+    """Answers by phone number for `ttl`, the least recently used dropped first when full."""
+
     def __init__(
         self,
         ttl: timedelta,
@@ -27,27 +31,19 @@ class ProfileCache:
         max_profiles: int = MAX_PROFILES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ttl = ttl.total_seconds()
-        self._max = max_profiles
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, KlaviyoProfile | None]] = OrderedDict()
+        self._keeps = ttl.total_seconds() > 0
+        self._entries: TTLCache[str, KlaviyoProfile | None] = TTLCache(
+            maxsize=max_profiles, ttl=ttl.total_seconds(), timer=clock
+        )
 
     def get(self, phone: str) -> tuple[bool, KlaviyoProfile | None]:
         """(True, profile or None) if a fresh answer is kept; (False, None) to look it up."""
-        entry = self._entries.get(phone)
-        if entry is None:
+        found = self._entries.get(phone, _UNKNOWN)
+        if found is _UNKNOWN:
             return False, None
-        stored_at, profile = entry
-        if self._clock() - stored_at >= self._ttl:
-            del self._entries[phone]
-            return False, None
-        self._entries.move_to_end(phone)
-        return True, profile
+        assert found is None or isinstance(found, KlaviyoProfile)
+        return True, found
 
     def put(self, phone: str, profile: KlaviyoProfile | None) -> None:
-        if self._ttl <= 0:
-            return
-        self._entries[phone] = (self._clock(), profile)
-        self._entries.move_to_end(phone)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)  # the least recently used
+        if self._keeps:
+            self._entries[phone] = profile

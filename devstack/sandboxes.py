@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from core.settings import Settings
+from sandbox import credentials
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-ZENDESK_TOKEN = "sandbox-zendesk-oauth-token"
-ZENDESK_WEBHOOK_SECRET = "sandbox-zendesk-webhook-secret"
-TWILIO_SID = "AC00000000000000000000000000sandbox"
-TWILIO_TOKEN = "sandbox-twilio-auth-token"
-KLAVIYO_KEY = "pk_sandbox_key"
+ZENDESK_TOKEN = credentials.ZENDESK_OAUTH_TOKEN
+ZENDESK_WEBHOOK_SECRET = credentials.ZENDESK_WEBHOOK_SECRET
+TWILIO_SID = credentials.TWILIO_ACCOUNT_SID
+TWILIO_TOKEN = credentials.TWILIO_AUTH_TOKEN
+KLAVIYO_KEY = credentials.KLAVIYO_API_KEY
 #: Signs `/webhooks/outbound` in the dev stack (the brand's own tools sign with their secret).
 OUTBOUND_SECRET = "sandbox-outbound-webhook-secret"
 SMS_BRAND_ID = 360002

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from sandbox import credentials
 from sandbox.klaviyo_state import (
     JSON_API,
     EventAttributes,
@@ -31,7 +32,7 @@ from sandbox.klaviyo_state import (
 from sandbox.middleware import CONTROL_PREFIX, ApiSurface
 from sandbox.service import service_app
 
-API_KEY = "pk_sandbox"
+API_KEY = credentials.KLAVIYO_API_KEY
 BASE_URL = "https://a.klaviyo.com"
 REVISION = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
 FILTER_FIELDS = frozenset({"id", "email", "phone_number", "external_id"})

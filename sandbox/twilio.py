@@ -22,12 +22,13 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
+from sandbox import credentials
 from sandbox.middleware import CONTROL_PREFIX, ApiSurface
 from sandbox.service import service_app
 from sandbox.twilio_state import Message, TwilioConfig, TwilioError, TwilioState
 
-ACCOUNT_SID = "ACdeadbeefdeadbeefdeadbeefdeadbeef"
-AUTH_TOKEN = "sandbox-twilio-token"
+ACCOUNT_SID = credentials.TWILIO_ACCOUNT_SID
+AUTH_TOKEN = credentials.TWILIO_AUTH_TOKEN
 
 _DATE_FILTERS: dict[str, Callable[[Any, Any], bool]] = {
     "DateSent": operator.eq,

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sandbox import credentials
 from sandbox.middleware import CONTROL_PREFIX, ApiSurface
 from sandbox.service import service_app
 from sandbox.zendesk_admin import ZendeskAdmin, add_admin_routes
@@ -53,10 +54,10 @@ from sandbox.zendesk_render import (
 )
 from sandbox.zendesk_state import ZendeskState
 
-OAUTH_TOKEN = "sandbox-zendesk-token"
-API_EMAIL = "api@acme.example"
-API_TOKEN = "sandbox-zendesk-api-token"
-WEBHOOK_SECRET = "sandbox-zendesk-webhook-secret"
+OAUTH_TOKEN = credentials.ZENDESK_OAUTH_TOKEN
+API_EMAIL = credentials.ZENDESK_API_EMAIL
+API_TOKEN = credentials.ZENDESK_API_TOKEN
+WEBHOOK_SECRET = credentials.ZENDESK_WEBHOOK_SECRET
 
 _ERROR_NAMES = {400: "InvalidValue", 404: "RecordNotFound", 429: "TooManyRequests"}
 

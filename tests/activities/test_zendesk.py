@@ -24,7 +24,7 @@ from activities.zendesk import (
     ZendeskActivities,
 )
 from clients.zendesk import ZendeskClient
-from sandbox import create_zendesk_app
+from sandbox.zendesk import create_zendesk_app
 
 TOKEN = "test-token"
 CONVERSATION = "sms-conversation-test"

@@ -26,7 +26,7 @@ from clients.zendesk_oauth import (
     zendesk_authorization,
 )
 from core.settings import Settings
-from sandbox import create_zendesk_app
+from sandbox.zendesk import create_zendesk_app
 from sandbox.zendesk_oauth import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, RefreshGrant
 from tests.helpers.stack import eventually, running_stack
 

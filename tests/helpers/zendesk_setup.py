@@ -14,7 +14,7 @@ from fastapi import FastAPI
 import starter
 from core.settings import Settings
 from devstack.processes import reserve_port, serve_app
-from sandbox import create_zendesk_app
+from sandbox.zendesk import create_zendesk_app
 from sandbox.zendesk_oauth import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET
 
 STATIC_TOKEN = "static-sandbox-token"

@@ -8,7 +8,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sandbox import create_klaviyo_app, create_twilio_app, create_zendesk_app
+from sandbox.klaviyo import create_klaviyo_app
+from sandbox.twilio import create_twilio_app
+from sandbox.zendesk import create_zendesk_app
 from tests.sandbox.helpers import Receiver
 
 ZENDESK_TOKEN = "test-oauth-token"

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sandbox import create_twilio_app, create_zendesk_app
+from sandbox.twilio import create_twilio_app
+from sandbox.zendesk import create_zendesk_app
 from tests.sandbox.conftest import OWNED_NUMBER, TWILIO_SID, TWILIO_TOKEN
 from tests.sandbox.helpers import Receiver
 
@@ -212,7 +213,7 @@ async def test_zendesk_retries_a_refused_connection() -> None:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app),
             base_url="https://acme.zendesk.com",
-            headers={"Authorization": "Bearer sandbox-zendesk-token"},
+            headers={"Authorization": "Bearer sandbox-zendesk-oauth-token"},
         ) as zendesk:
             await zendesk.post("/api/v2/tickets", json={"ticket": {"comment": {"body": "hi"}}})
             first, second = await flushed(zendesk)

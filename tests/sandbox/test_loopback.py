@@ -8,7 +8,8 @@ import hmac
 
 import httpx
 
-from sandbox import create_twilio_app, create_zendesk_app
+from sandbox.twilio import create_twilio_app
+from sandbox.zendesk import create_zendesk_app
 from tests.sandbox.helpers import Receiver, serving
 
 
@@ -18,7 +19,8 @@ async def test_zendesk_webhooks_reach_the_product_over_http(receiver: Receiver) 
         async with (
             serving(app) as zendesk_url,
             httpx.AsyncClient(
-                base_url=zendesk_url, headers={"Authorization": "Bearer sandbox-zendesk-token"}
+                base_url=zendesk_url,
+                headers={"Authorization": "Bearer sandbox-zendesk-oauth-token"},
             ) as zendesk,
         ):
             created = await zendesk.post(

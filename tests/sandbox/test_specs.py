@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox import create_zendesk_app
 from sandbox.specs import SPECS_DIR_ENV, SpecMissing, load_spec
+from sandbox.zendesk import create_zendesk_app
 from tests.sandbox.conftest import OWNED_NUMBER, TWILIO_SID
 from tests.sandbox.helpers import spec_of
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from sandbox import create_zendesk_app
+from sandbox.zendesk import create_zendesk_app
 
 
 async def upsert(zendesk: httpx.AsyncClient, **user: str) -> httpx.Response:
@@ -140,7 +140,7 @@ async def test_incremental_export_pages_by_cursor(
 
 async def test_state_file_keeps_tickets_across_restarts(tmp_path: Path) -> None:
     state_file = tmp_path / "zendesk.json"
-    headers = {"Authorization": "Bearer sandbox-zendesk-token"}
+    headers = {"Authorization": "Bearer sandbox-zendesk-oauth-token"}
 
     async def client(app: FastAPI) -> httpx.AsyncClient:
         return httpx.AsyncClient(

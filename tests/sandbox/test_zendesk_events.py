@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sandbox import create_zendesk_app
+from sandbox.zendesk import create_zendesk_app
 from tests.sandbox.helpers import assert_conforms
 
 EVENTS = "/api/v2/incremental/ticket_events.json"
@@ -275,7 +275,7 @@ async def test_pages_of_a_thousand_oldest_first_repeating_their_edge(
 
 async def test_events_are_kept_in_the_state_file(tmp_path: Path) -> None:
     state_file = tmp_path / "zendesk.json"
-    headers = {"Authorization": "Bearer sandbox-zendesk-token"}
+    headers = {"Authorization": "Bearer sandbox-zendesk-oauth-token"}
     for step in ("create", "read"):
         app = create_zendesk_app(state_file=state_file)
         app.state.sandbox.clock = lambda step=step: T0 if step == "create" else T0 + 60

@@ -179,7 +179,7 @@ async def test_a_refused_delivery_is_not_retried(
 
 
 async def test_unreachable_receiver_fails_after_four_attempts() -> None:
-    from sandbox import create_zendesk_app
+    from sandbox.zendesk import create_zendesk_app
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
@@ -193,7 +193,7 @@ async def test_unreachable_receiver_fails_after_four_attempts() -> None:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app),
             base_url="https://acme.zendesk.com",
-            headers={"Authorization": "Bearer sandbox-zendesk-token"},
+            headers={"Authorization": "Bearer sandbox-zendesk-oauth-token"},
         ) as client:
             await client.post("/api/v2/tickets", json={"ticket": {"comment": {"body": "hi"}}})
         await state.deliveries_idle()
