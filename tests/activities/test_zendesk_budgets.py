@@ -23,7 +23,7 @@ from activities.zendesk import (
 )
 from clients.zendesk import ZendeskClient
 from clients.zendesk_budget import Budget, SharedBudgets
-from sandbox import create_zendesk_app
+from sandbox.zendesk import create_zendesk_app
 
 TOKEN = "test-token"
 

@@ -20,10 +20,11 @@ from clients.errors import BudgetWait, RateLimited
 from clients.zendesk import ZendeskClient
 from clients.zendesk_budget import Budget, SharedBudgets
 from core.db import make_engine
-from sandbox import create_zendesk_app
+from sandbox import credentials
+from sandbox.zendesk import create_zendesk_app
 from tests.sandbox.helpers import serving
 
-TOKEN = "Bearer sandbox-zendesk-token"
+TOKEN = f"Bearer {credentials.ZENDESK_OAUTH_TOKEN}"
 NOTE = {"comment": {"body": "budget test", "public": False}}
 
 

@@ -17,8 +17,9 @@ import httpx
 from clients.zendesk import ZendeskClient
 from clients.zendesk_budget import Budget, SharedBudgets
 from core.db import make_engine
+from sandbox import credentials
 
-TOKEN = "Bearer sandbox-zendesk-token"
+TOKEN = f"Bearer {credentials.ZENDESK_OAUTH_TOKEN}"
 
 
 async def main(
