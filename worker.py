@@ -27,6 +27,7 @@ from temporalio.worker import Worker
 
 import migrations
 from activities.customers import CustomerActivities
+from activities.media import MediaActivities
 from activities.metrics import MetricsActivities
 from activities.reconcile import ReconcileActivities
 from activities.records import RecordActivities
@@ -34,6 +35,7 @@ from activities.sms import SmsActivities
 from activities.zendesk import ZendeskActivities
 from clients.klaviyo import KlaviyoClient
 from clients.twilio import TwilioClient
+from clients.twilio_media import TwilioMediaClient
 from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
 from core import temporal
@@ -79,6 +81,15 @@ def build_workers(
         base_url=settings.twilio_base_url,
         account_sid=settings.twilio_account_sid,
         auth_token=_secret(settings.twilio_auth_token, "TWILIO_AUTH_TOKEN"),
+    )
+    media = MediaActivities(
+        TwilioMediaClient(
+            http,
+            base_url=settings.twilio_base_url,
+            account_sid=settings.twilio_account_sid,
+            auth_token=_secret(settings.twilio_auth_token, "TWILIO_AUTH_TOKEN"),
+        ),
+        zendesk,
     )
     klaviyo = KlaviyoClient(
         http,
@@ -128,6 +139,8 @@ def build_workers(
             zendesk_activities.get_ticket_status,
             zendesk_activities.recall_latest_ticket,
             zendesk_activities.transition_ticket,
+            # Uploads count against the Zendesk budget: one request per media item.
+            media.upload_inbound_media,
             metrics.read_ticket,
             metrics.snapshot_ticket,
             reconcile.reconcile_zendesk,

@@ -113,6 +113,22 @@ class TicketExportPage(BaseModel):
     end_of_stream: bool = True
 
 
+class ZendeskAttachment(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    file_name: str
+    content_url: str
+    content_type: str
+    size: int
+
+
+class ZendeskUpload(BaseModel):
+    """An upload's token (for `comment.uploads`, valid 60 minutes) and its attachment."""
+
+    token: str
+    attachment: ZendeskAttachment
+
+
 class CreatedTicket(BaseModel):
     ticket: ZendeskTicket
     #: True when Zendesk answered from its idempotency store (`x-idempotency-lookup: hit`).
@@ -180,12 +196,14 @@ class ZendeskClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         def request(authorization: str) -> httpx.Request:
             return self._http.build_request(
                 method,
                 self._base + path,
                 json=json,
+                content=content,
                 params=params,
                 headers={**self._headers, "Authorization": authorization, **(headers or {})},
             )
@@ -270,6 +288,18 @@ class ZendeskClient:
             params={"sort_order": "desc", "page[size]": 100},
         )
         return [ZendeskAudit.model_validate(a) for a in response.json()["audits"]]
+
+    async def upload(self, *, file_name: str, content: bytes, content_type: str) -> ZendeskUpload:
+        """Upload one file (Uploads API): raw bytes, their real type, and a name whose
+        extension matches that type, as Zendesk asks."""
+        response = await self._call(
+            "POST",
+            "/api/v2/uploads",
+            params={"filename": file_name},
+            content=content,
+            headers={"Content-Type": content_type},
+        )
+        return ZendeskUpload.model_validate(response.json()["upload"])
 
     async def list_brands(self) -> list[dict[str, Any]]:
         response = await self._call("GET", "/api/v2/brands")

@@ -8,6 +8,7 @@ apart by fresh customer numbers, since the Temporal server is shared.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -125,6 +126,27 @@ class Stack:
             else twilio_signature(token.get_secret_value(), url, form)
         )
         return await self.http.post(url, data=form, headers={"X-Twilio-Signature": sig})
+
+    async def mms(self, customer: str, body: str, media: list[tuple[str, bytes]]) -> str:
+        """The customer sends pictures through the SMS provider sandbox, which keeps them
+        behind the account's credentials and posts the signed webhook; returns the sid."""
+        items = [
+            {"content_type": kind, "content_base64": base64.b64encode(content).decode()}
+            for kind, content in media
+        ]
+        response = await self.http.post(
+            self.url("twilio", "/_sandbox/inbound"),
+            json={"from": customer, "to": ACCOUNT_NUMBER, "body": body, "media": items},
+        )
+        response.raise_for_status()
+        sid: str = response.json()["sid"]
+        return sid
+
+    async def requests_to(self, service: str) -> dict[str, int]:
+        """How many requests each route of a sandbox has answered (`"POST /api/v2/uploads"`)."""
+        response = await self.http.get(self.url(service, "/_sandbox/stats"))
+        counts: dict[str, int] = response.json()["requests"]
+        return counts
 
     async def delivery_report(self, message: dict[str, Any], status: str) -> httpx.Response:
         """Post the signed status callback the SMS provider sends for one of the texts in
