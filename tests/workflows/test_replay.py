@@ -85,6 +85,21 @@ async def _long_reply(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory
     return await _completed(stack, env, customer)
 
 
+async def _picture_on_an_open_ticket(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory:
+    """A picture texted on the open ticket: only noted before INBOUND_MEDIA, uploaded and
+    attached to its comment after (B7); then the same end."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "Where is my order?")
+    ticket = await first_ticket(stack, customer)
+    await stack.settled(customer)
+    await stack.mms(customer, "The box arrived dented", [("image/jpeg", b"\xff\xd8 a jpeg")])
+    await stack.settled(customer)
+    await stack.agent_reply(ticket["id"], "Sorry! A new one ships today", status="solved")
+    await eventually(lambda: stack.texts_to(customer))
+    await stack.settled(customer)
+    return await _completed(stack, env, customer)
+
+
 async def _completed(stack: Stack, env: WorkflowEnvironment, customer: str) -> WorkflowHistory:
     handle = stack.conversation(customer)
     await env.sleep(25 * 3600)
@@ -105,6 +120,10 @@ SCENARIOS = {
     "conversation_long_reply_refused": _long_reply,
     # After SPLIT_LONG_REPLIES: the same reply texted as 3 parts, one activity each.
     "conversation_long_reply_in_parts": _long_reply,
+    # Before INBOUND_MEDIA: the picture is only mentioned in the comment.
+    "conversation_picture_noted": _picture_on_an_open_ticket,
+    # After INBOUND_MEDIA: one upload activity, then the comment with its token (B7).
+    "conversation_picture_attached": _picture_on_an_open_ticket,
 }
 
 
