@@ -26,6 +26,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 import migrations
+from activities.agent_media import AgentMediaActivities
 from activities.customers import CustomerActivities
 from activities.media import MediaActivities
 from activities.metrics import MetricsActivities
@@ -40,6 +41,7 @@ from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
 from core import temporal
 from core.db import make_engine
+from core.media_urls import MediaUrls
 from core.process import configure_logging
 from core.settings import Settings, get_settings
 from core.telemetry import ZENDESK_BUDGET
@@ -100,11 +102,20 @@ def build_workers(
     customers = CustomerActivities(
         klaviyo, engine, profile_ttl=timedelta(seconds=settings.klaviyo_profile_cache_seconds)
     )
+    signer = None
+    if settings.media_url_secret is not None:
+        signer = MediaUrls(
+            base_url=settings.public_base_url,
+            secret=settings.media_url_secret.get_secret_value(),
+            ttl_seconds=settings.media_url_ttl_seconds,
+        )
     sms = SmsActivities(
         twilio,
         engine,
         status_callback_url=settings.public_base_url.rstrip("/") + "/webhooks/sms/status",
+        media_urls=signer,
     )
+    agent_media = AgentMediaActivities(zendesk, can_sign=signer is not None)
     zendesk_activities = ZendeskActivities(zendesk, engine)
     records = RecordActivities(engine)
     metrics = MetricsActivities(zendesk, klaviyo, zendesk_url=settings.zendesk_url)
@@ -141,6 +152,7 @@ def build_workers(
             zendesk_activities.transition_ticket,
             # Uploads count against the Zendesk budget: one request per media item.
             media.upload_inbound_media,
+            agent_media.agent_attachments,
             metrics.read_ticket,
             metrics.snapshot_ticket,
             reconcile.reconcile_zendesk,

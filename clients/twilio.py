@@ -58,11 +58,20 @@ class TwilioClient:
         self._headers = {"Authorization": f"Basic {credentials}", "Accept": "application/json"}
 
     async def send_message(
-        self, *, to: str, from_: str, body: str, status_callback: str | None = None
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        status_callback: str | None = None,
+        media_urls: list[str] | None = None,
     ) -> TwilioMessage:
-        form = {"To": to, "From": from_, "Body": body}
+        """Send a text; with `media_urls` (up to 10) an MMS, whose media the provider fetches."""
+        form: dict[str, str | list[str]] = {"To": to, "From": from_, "Body": body}
         if status_callback:
             form["StatusCallback"] = status_callback
+        if media_urls:
+            form["MediaUrl"] = media_urls
         request = self._http.build_request(
             "POST", self._messages_url, data=form, headers=self._headers
         )

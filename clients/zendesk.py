@@ -7,12 +7,15 @@ typed errors of `clients.errors`.
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from clients.errors import Unauthorized, send
+from clients.errors import TransportFailure, Unauthorized, raise_for_status, send
 from clients.zendesk_events import TicketEventPage
 
 SERVICE = "zendesk"
@@ -28,12 +31,22 @@ class ZendeskUser(BaseModel):
     phone: str | None = None
 
 
+class ZendeskAttachment(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    file_name: str
+    content_url: str
+    content_type: str
+    size: int
+
+
 class ZendeskComment(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: int
     author_id: int | None = None
     body: str = ""
     public: bool = True
+    attachments: list[ZendeskAttachment] = Field(default_factory=list)
 
 
 class ZendeskAudit(BaseModel):
@@ -111,15 +124,6 @@ class TicketExportPage(BaseModel):
     metric_sets: list[dict[str, Any]] = Field(default_factory=list)
     after_cursor: str | None = None
     end_of_stream: bool = True
-
-
-class ZendeskAttachment(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    id: int
-    file_name: str
-    content_url: str
-    content_type: str
-    size: int
 
 
 class ZendeskUpload(BaseModel):
@@ -300,6 +304,30 @@ class ZendeskClient:
             headers={"Content-Type": content_type},
         )
         return ZendeskUpload.model_validate(response.json()["upload"])
+
+    async def get_attachment(self, attachment_id: int) -> ZendeskAttachment:
+        response = await self._call("GET", f"/api/v2/attachments/{attachment_id}")
+        return ZendeskAttachment.model_validate(response.json()["attachment"])
+
+    @asynccontextmanager
+    async def open_content(self, content_url: str) -> AsyncIterator[httpx.Response]:
+        """An attachment's bytes, as a streamed response, fetched with the product's
+        credentials (private attachments need them). They go only to the account's own host;
+        httpx drops them on a redirect elsewhere (Zendesk's file CDN)."""
+        own = urlsplit(content_url).netloc == urlsplit(self._base).netloc
+        headers = {"Authorization": await self._auth.header()} if own else {}
+        request = self._http.build_request("GET", content_url, headers=headers)
+        try:
+            response = await self._http.send(request, stream=True, follow_redirects=True)
+        except httpx.TransportError as exc:
+            raise TransportFailure(SERVICE, f"GET {request.url.path}: {exc!r}") from exc
+        try:
+            if response.is_error:
+                await response.aread()
+                raise_for_status(SERVICE, response)
+            yield response
+        finally:
+            await response.aclose()
 
     async def list_brands(self) -> list[dict[str, Any]]:
         response = await self._call("GET", "/api/v2/brands")

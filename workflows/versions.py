@@ -16,3 +16,5 @@ RECALL_ONLY_A_KNOWN_TICKET = "recall-only-a-known-ticket-1"
 SPLIT_LONG_REPLIES = "split-long-replies-1"
 #: A customer's MMS media are uploaded to Zendesk and attached to the text's comment (B7).
 INBOUND_MEDIA = "inbound-media-1"
+#: An agent reply's pictures are looked up and texted with it as MMS (B11).
+AGENT_MEDIA = "agent-media-1"
