@@ -22,7 +22,7 @@ from temporalio import activity
 
 from activities.errors import retry_decisions
 from clients.errors import ApiError, RateLimited, RejectedRequest
-from clients.twilio_media import MediaTooLarge, TwilioMediaClient
+from clients.twilio_media import ForeignMedia, MediaTooLarge, TwilioMediaClient
 from clients.zendesk import ZendeskClient
 
 #: Attempts at fetching and uploading before an item is given up (about 15 s of backoff);
@@ -125,6 +125,8 @@ class MediaActivities:
                 )
             except MediaTooLarge:
                 return _missing(item, content_type, "it is larger than 5 MB")
+            except ForeignMedia:
+                return _missing(item, content_type, "its address is not the SMS provider's")
             except RateLimited:
                 raise  # Zendesk's budget: waited out, however long
             except RejectedRequest as exc:

@@ -1,9 +1,10 @@
 """Downloads of a customer's MMS media from the SMS provider (B7).
 
 Twilio serves `MediaUrl{N}` only with the account's HTTP Basic credentials, and may redirect
-to its CDN. The credentials go only to the provider's own host: a media URL elsewhere (a
-replayed or hand-made event) is fetched without them, and httpx drops the `Authorization`
-header when a redirect leaves the host it was meant for.
+to its CDN. Only URLs on the provider's own host (`TWILIO_BASE_URL`, or Twilio's) are
+fetched: a media URL elsewhere (a replayed or hand-made event) is refused without a request,
+so the worker neither sends the credentials nor fetches whatever a form names; httpx drops
+the `Authorization` header when a redirect leaves the provider's host.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class MediaTooLarge(ApiError):
     """The media is larger than the provider's own limit: downloading again cannot help."""
 
 
+class ForeignMedia(ApiError):
+    """The URL is not on the provider's host: it is not fetched at all."""
+
+
 class MediaFile(BaseModel):
     content: bytes
     content_type: str
@@ -35,23 +40,28 @@ class TwilioMediaClient:
         self, http: httpx.AsyncClient, *, base_url: str, account_sid: str, auth_token: str
     ) -> None:
         self._http = http
-        self._host = urlsplit(base_url).hostname
+        self._origin = urlsplit(base_url).netloc
         credentials = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._authorization = f"Basic {credentials}"
 
     def _own(self, url: str) -> bool:
-        host = urlsplit(url).hostname or ""
-        return host == self._host or host.endswith(".twilio.com")
+        parts = urlsplit(url)
+        twilio = parts.scheme == "https" and (parts.hostname or "").endswith(".twilio.com")
+        return parts.netloc == self._origin or twilio
 
     async def download(self, url: str, *, limit: int = MAX_MEDIA_BYTES) -> MediaFile:
         """The media's bytes and content type.
 
         Raises:
+            ForeignMedia: the URL is not the provider's.
             MediaTooLarge: over `limit` bytes.
             clients.errors.ApiError: the provider's refusal or a transport failure, typed.
         """
-        headers = {"Authorization": self._authorization} if self._own(url) else {}
-        request = self._http.build_request("GET", url, headers=headers)
+        if not self._own(url):
+            raise ForeignMedia(SERVICE, f"{urlsplit(url).netloc} is not the provider's host")
+        request = self._http.build_request(
+            "GET", url, headers={"Authorization": self._authorization}
+        )
         response = await send(SERVICE, self._http, request)
         while response.is_redirect and response.next_request is not None:
             response = await send(SERVICE, self._http, response.next_request)
