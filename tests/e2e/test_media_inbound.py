@@ -114,6 +114,32 @@ async def test_a_worker_killed_between_upload_and_comment_attaches_the_picture_o
     assert await uploads_made(stack) == 1
 
 
+async def test_a_worker_killed_while_the_ticket_with_the_picture_is_created_makes_one(
+    stack: Stack,
+) -> None:
+    customer = await stack.new_customer()
+    await stack.arm_fault("zendesk", delay_ms=2000, probability=1.0, path_contains="/tickets")
+    sid = await stack.mms(customer, "My first text, with a photo", [("image/png", PNG)])
+
+    async def creating() -> bool:
+        return (await stack.requests_to("zendesk")).get("POST /api/v2/tickets", 0) > 0
+
+    await eventually(creating)
+    await stack.stop_worker()
+    await stack.http.delete(stack.url("zendesk", "/_sandbox/faults"))
+    await stack.start_worker()
+
+    ticket = await first_ticket(stack, customer)
+    await stack.settled(customer)
+    [only] = await stack.tickets_of(customer)
+    [comment] = (await ticket_now(stack, only["id"]))["comments"]
+    assert only["id"] == ticket["id"]
+    assert comment["body"] == "My first text, with a photo"
+    assert attachments(comment) == [(f"{sid}-1.png", "image/png", len(PNG))]
+    # The retried create sent the same body (same token), so Zendesk's idempotency key held.
+    assert await uploads_made(stack) == 1
+
+
 async def test_uploads_that_expired_while_zendesk_refused_the_write_are_uploaded_again(
     stack: Stack,
 ) -> None:
