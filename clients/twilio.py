@@ -91,6 +91,17 @@ class TwilioClient:
         response = await send(SERVICE, self._http, request)
         return [TwilioMessage.model_validate(m) for m in response.json()["messages"]]
 
+    async def list_media(self, message_sid: str) -> list[tuple[str, str]]:
+        """A message's media as (URL, content type): the URL is the Media resource without
+        `.json`, what the inbound webhook names as `MediaUrl{N}`."""
+        url = self._messages_url.removesuffix(".json") + f"/{message_sid}/Media.json"
+        request = self._http.build_request("GET", url, headers=self._headers)
+        response = await send(SERVICE, self._http, request)
+        return [
+            (self._api_root + str(m["uri"]).removesuffix(".json"), str(m.get("content_type") or ""))
+            for m in response.json()["media_list"]
+        ]
+
     async def received_messages(
         self, *, to: str, sent_on_or_after: date
     ) -> AsyncIterator[list[TwilioMessage]]:

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from sandbox.twilio_state import API_VERSION, TwilioError, TwilioState
+from sandbox.twilio_state import API_VERSION, TwilioError, TwilioState, rfc2822
 
 MAX_MEDIA_ITEMS = 10
 MAX_MEDIA_BYTES = 5 * 1024 * 1024
@@ -57,6 +57,7 @@ def host_inbound_media(
     for item in media:
         media_sid = "ME" + uuid.uuid4().hex
         state.media[media_sid] = (item.content_type, base64.b64decode(item.content_base64))
+        state.media_of.setdefault(message_sid, []).append(media_sid)
         path = media_path(state.account_sid, message_sid, media_sid)
         hosted.append((base_url.rstrip("/") + path, item.content_type))
     return hosted
@@ -86,6 +87,37 @@ async def fetch_outbound_media(
 
 
 def add_media_routes(app: FastAPI, state: TwilioState) -> None:
+    @app.get("/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media.json")
+    async def list_media(account_sid: str, message_sid: str) -> dict[str, Any]:
+        """The Media list resource (one page: a message has at most 10)."""
+        if account_sid != state.account_sid:
+            raise TwilioError(404, 20404, f"The requested resource {account_sid} was not found")
+        path = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{message_sid}/Media"
+        created = rfc2822(state.clock())
+        media = [
+            {
+                "account_sid": account_sid,
+                "content_type": state.media[media_sid][0],
+                "date_created": created,
+                "date_updated": created,
+                "parent_sid": message_sid,
+                "sid": media_sid,
+                "uri": f"{path}/{media_sid}.json",
+            }
+            for media_sid in state.media_of.get(message_sid, [])
+        ]
+        return {
+            "media_list": media,
+            "page": 0,
+            "page_size": 50,
+            "start": 0,
+            "end": max(len(media) - 1, 0),
+            "uri": f"{path}.json",
+            "first_page_uri": f"{path}.json?Page=0&PageSize=50",
+            "next_page_uri": None,
+            "previous_page_uri": None,
+        }
+
     @app.get("/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media_sid}")
     async def media_content(account_sid: str, message_sid: str, media_sid: str) -> Response:
         found = state.media.get(media_sid)

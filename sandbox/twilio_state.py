@@ -102,6 +102,8 @@ class TwilioState(WebhookState[TwilioData, TwilioConfig]):
         self.owned_numbers = None if owned_numbers is None else frozenset(owned_numbers)
         #: Customers' media by media sid: (content type, bytes); kept for this process only.
         self.media: dict[str, tuple[str, bytes]] = {}
+        #: Media sids of each message, in order.
+        self.media_of: dict[str, list[str]] = {}
         #: Outbound media are fetched from the product the way webhooks reach it.
         self.media_transport = transport
 

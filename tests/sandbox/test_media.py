@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI, Response
 
 from tests.sandbox.conftest import OWNED_NUMBER, TWILIO_SID
-from tests.sandbox.helpers import Receiver
+from tests.sandbox.helpers import Receiver, assert_conforms
 
 CUSTOMER = "+15557654321"
 JPEG = b"\xff\xd8\xff\xe0 a tiny jpeg"
@@ -25,6 +25,7 @@ async def _upload(
         f"/api/v2/uploads?{query}", content=content, headers={"Content-Type": kind}
     )
     assert response.status_code == 201, response.text
+    assert_conforms("zendesk", "POST", "/api/v2/uploads", 201, response.json())
     upload: dict[str, object] = response.json()["upload"]
     return upload
 
@@ -55,6 +56,7 @@ async def test_an_upload_set_attaches_every_file_and_serves_them_only_to_the_acc
     anonymous = await zendesk.get(url, headers={"Authorization": ""})
     assert anonymous.status_code == 401 and PNG not in anonymous.content
     shown = await zendesk.get(f"/api/v2/attachments/{attachments[0]['id']}")
+    assert_conforms("zendesk", "GET", "/api/v2/attachments/1", 200, shown.json())
     assert shown.json()["attachment"]["content_url"] == attachments[0]["content_url"]
 
 
@@ -101,6 +103,19 @@ async def test_a_customers_mms_is_posted_with_media_urls_that_need_the_account_c
         f"/Messages/{form['MessageSid']}/Media/ME"
     )
     assert form["MediaUrl0"].startswith(prefix)
+    listed_path = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages/{form['MessageSid']}/Media.json"
+    listed = (await twilio.get(listed_path)).json()
+    assert_conforms(
+        "twilio",
+        "GET",
+        "/2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}/Media.json",
+        200,
+        listed,
+    )
+    assert [
+        ("https://api.twilio.com" + m["uri"].removesuffix(".json"), m["content_type"])
+        for m in listed["media_list"]
+    ] == [(form["MediaUrl0"], "image/jpeg"), (form["MediaUrl1"], "image/png")]
     fetched = await twilio.get(form["MediaUrl1"])
     assert (fetched.status_code, fetched.content) == (200, PNG)
     anonymous = await twilio.get(form["MediaUrl1"], auth=None, headers={"Authorization": ""})
