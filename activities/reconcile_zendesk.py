@@ -30,6 +30,7 @@ from clients.errors import Unauthorized
 from clients.zendesk import ZendeskClient
 from clients.zendesk_events import EXPORT_LAG_SECONDS, ChildEvent, TicketEvent
 from core import db
+from core.conversation import STATE_QUERY
 from core.messages import AgentComment, ConversationEvent, TicketStatus, TicketStatusChanged
 from core.reconcile import SideInput, ZendeskRepairs
 from core.settings import Settings
@@ -220,7 +221,7 @@ class ZendeskSide:
         description = await handle.describe()
         if description.status is not WorkflowExecutionStatus.RUNNING:
             return None
-        view: dict[str, Any] = await handle.query("state", result_type=dict)
+        view: dict[str, Any] = await handle.query(STATE_QUERY, result_type=dict)
         state = view["state"]
         if state.get("ticket_id") != ticket_id or state.get("ticket_status") is None:
             return None

@@ -21,7 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 import migrations
 from core.settings import Settings
 from devstack.processes import free_port, temporal_server_args
-from devstack.sandboxes import ZENDESK_TOKEN, SandboxPorts, with_sandboxes
+from devstack.sandboxes import SandboxPorts, with_sandboxes
 from devstack.subprocesses import (
     ManagedProcess,
     Memory,
@@ -187,7 +187,3 @@ class Cluster:
             "webhooks": self.settings.public_base_url,
         }[service]
         return base.rstrip("/") + path
-
-    @staticmethod
-    def zendesk_auth() -> dict[str, str]:
-        return {"Authorization": f"Bearer {ZENDESK_TOKEN}"}

@@ -88,6 +88,6 @@ def database(settings: Settings) -> Engine:
 
 
 async def temporal_client(settings: Settings) -> Client:
-    from worker import connect  # the worker module owns the client's data converter
+    from core import temporal  # the one client builder: the same data converter as the worker
 
-    return await connect(settings)
+    return await temporal.connect(settings)

@@ -128,12 +128,12 @@ async def agent_reply(settings: Settings, args: argparse.Namespace) -> int:
 async def show_state(settings: Settings, args: argparse.Namespace) -> int:
     """Query a conversation workflow for its state."""
     from cli.common import temporal_client
-    from core.conversation import conversation_id
+    from core.conversation import STATE_QUERY, conversation_id
 
     client = await temporal_client(settings)
     workflow_id = conversation_id(args.to_number, args.from_number, settings)
     handle = client.get_workflow_handle(workflow_id)
-    view = await handle.query("state")
+    view = await handle.query(STATE_QUERY)
     print(json.dumps(view, indent=2, default=str) if isinstance(view, dict) else view)
     return 0
 

@@ -25,7 +25,7 @@ from temporalio.service import RPCError
 
 from cli.common import temporal_client
 from cli.table import cut, table
-from core.conversation import WORKFLOW_NAME, searchable_phone
+from core.conversation import STATE_QUERY, WORKFLOW_NAME, searchable_phone
 from core.settings import Settings
 from workflows.conversation import ConversationView
 
@@ -124,7 +124,9 @@ async def _state(
         return None, f"a {execution.status.name.lower() if execution.status else ''} run"
     handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
     try:
-        view = await handle.query("state", result_type=ConversationView, rpc_timeout=QUERY_TIMEOUT)
+        view = await handle.query(
+            STATE_QUERY, result_type=ConversationView, rpc_timeout=QUERY_TIMEOUT
+        )
     except RPCError as exc:  # e.g. no worker polls the task queue to answer the query
         return None, f"query failed: {exc.message}"
     return view, None

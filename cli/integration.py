@@ -32,7 +32,7 @@ from clients.errors import ApiError
 from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
 from core import db
-from core.conversation import conversation_id
+from core.conversation import STATE_QUERY, conversation_id
 from core.settings import Settings
 from core.tables import Direction
 from devstack.sandboxes import DEMO_PROFILES
@@ -76,7 +76,7 @@ class Run:
 
 async def _state(run: Run, run_id: str | None = None) -> dict[str, Any]:
     handle = run.temporal.get_workflow_handle(run.workflow_id, run_id=run_id)
-    view: dict[str, Any] = await handle.query("state", rpc_timeout=QUERY_TIMEOUT)
+    view: dict[str, Any] = await handle.query(STATE_QUERY, rpc_timeout=QUERY_TIMEOUT)
     return view
 
 

@@ -35,7 +35,7 @@ from clients.errors import ApiError, HttpStatusError, RateLimited, parse_retry_a
 from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
 from core import db
-from core.conversation import conversation_id
+from core.conversation import STATE_QUERY, conversation_id
 from core.settings import Settings
 from core.tables import MessageLog
 from webhooks.signatures import smsdesk_signature, twilio_signature, zendesk_signature
@@ -224,7 +224,7 @@ class HttpSender:
         handle = self._temporal.get_workflow_handle(conversation)
 
         async def seen() -> bool:
-            view: ConversationView = await handle.query("state", result_type=ConversationView)
+            view: ConversationView = await handle.query(STATE_QUERY, result_type=ConversationView)
             state = view.state
             if comment_id is not None and f"comment:{comment_id}" not in state.seen_ids:
                 return False

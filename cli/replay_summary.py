@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from cli.replay_run import Outcome
 from core import db
+from core.conversation import STATE_QUERY
 from core.settings import Settings
 from core.tables import Direction, SendStatus
 from workflows.conversation import ConversationView
@@ -198,7 +199,7 @@ def _ticket_ids(engine: Engine, conversation: str) -> set[int]:
 async def _idle(temporal: Client, conversation: str) -> bool:
     try:
         view: ConversationView = await temporal.get_workflow_handle(conversation).query(
-            "state", result_type=ConversationView
+            STATE_QUERY, result_type=ConversationView
         )
     except RPCError as exc:
         # A conversation that never started (every event of it was refused) has nothing to do.

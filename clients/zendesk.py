@@ -270,11 +270,6 @@ class ZendeskClient:
         response = await self._call("GET", f"/api/v2/tickets/{ticket_id}")
         return ZendeskTicket.model_validate(response.json()["ticket"])
 
-    async def get_ticket_raw(self, ticket_id: int) -> dict[str, Any]:
-        response = await self._call("GET", f"/api/v2/tickets/{ticket_id}")
-        ticket: dict[str, Any] = response.json()["ticket"]
-        return ticket
-
     async def list_comments(self, ticket_id: int) -> list[ZendeskComment]:
         """The ticket's comments, newest last (first page: enough to find a recent write)."""
         response = await self._call(

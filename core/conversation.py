@@ -17,6 +17,9 @@ from core.messages import ConversationEvent, TicketStatus
 from core.settings import Settings
 
 WORKFLOW_NAME = "SmsConversation"
+#: The conversation's one query (its `ConversationView`). Its signals are named after the
+#: events' `kind`s in `core.messages`, one signal per kind.
+STATE_QUERY = "state"
 WORKFLOW_ID_PREFIX = "sms-conversation-"
 #: How many provider ids a conversation remembers to drop redelivered webhooks. Redeliveries
 #: arrive within minutes, so the most recent ids are the ones that matter.

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://localhost:8233"
     #: Zendesk activities run on their own queue so one server-side rate limit covers the account.
     zendesk_task_queue: str = "smsdesk-zendesk"
+    #: Workflow tasks one worker process runs at once. Python runs them one at a time under the
+    #: GIL, so more slots add no speed, only wait: with the SDK's 100, a restarted worker
+    #: rebuilding its cache started every task at once, each outlasted the 10 s workflow task
+    #: timeout, and the retries (cache gone, full replay) did the same: no conversation moved.
+    worker_workflow_task_slots: int = Field(default=10, ge=2)
 
     # Product database and public address (used to verify Twilio signatures and build callbacks)
     database_url: str = "sqlite:///.smsdesk/smsdesk.db"

@@ -4,15 +4,13 @@ Traces are `core/tracing.py`.
 The counters live in prometheus_client's process registry; the webhook server serves them at
 `/metrics`, the worker on `METRICS_PORT`. The SDK's own metrics (workflow task latency,
 schedule-to-start, sticky cache, polls…) come from its Rust core, served on
-`TEMPORAL_SDK_METRICS_BIND_ADDRESS` when set (see `sdk_runtime`).
+`TEMPORAL_SDK_METRICS_BIND_ADDRESS` when set (see `core.temporal.sdk_runtime`); this module
+imports no Temporal, so the API clients that count their calls here stay free of it.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from prometheus_client import Counter, Gauge
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 EVENTS = Counter(
     "smsdesk_events_total",
@@ -58,14 +56,3 @@ REPAIRS = Counter(
 
 def record_events(kind: str, outcome: str) -> None:
     EVENTS.labels(kind=kind, outcome=outcome).inc()
-
-
-@lru_cache
-def sdk_runtime(bind_address: str) -> Runtime:
-    """One SDK runtime per process exposing the SDK's metrics for Prometheus (the Runtime
-    owns threads and the HTTP listener, so it is made once)."""
-    return Runtime(
-        telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(bind_address=bind_address, durations_as_seconds=True)
-        )
-    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 from temporalio.client import (
@@ -25,13 +26,24 @@ from temporalio.client import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig, ClientConnectConfig
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.codec import EncryptionCodec, parse_key
 from core.env_file import read_env_file
 from core.reconcile import SCHEDULE_ID, ReconcileInput
 from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
 from core.settings import Settings
-from core.telemetry import sdk_runtime
+
+
+@lru_cache
+def sdk_runtime(bind_address: str) -> Runtime:
+    """One SDK runtime per process exposing the SDK's metrics for Prometheus (the Runtime
+    owns threads and the HTTP listener, so it is made once)."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=bind_address, durations_as_seconds=True)
+        )
+    )
 
 
 def codec_for(settings: Settings) -> EncryptionCodec | None:

@@ -14,14 +14,15 @@ import signal
 from pathlib import Path
 
 import migrations
+from core import temporal
 from core.db import make_engine
 from core.settings import get_settings
 from core.temporal import ensure_reconcile_schedule
 from devstack.processes import serve_app, temporal_dev_server
 from devstack.sandboxes import SandboxPorts, build_sandboxes, serve_sandboxes, with_sandboxes
-from webapp import zendesk_media
+from service.media import zendesk_media
+from service.worker import build_workers, http_client, run_workers
 from webhooks.app import create_app
-from worker import build_workers, connect, http_client, run_workers
 from workflows.search import DEV_SERVER_ARGS
 
 log = logging.getLogger("smsdesk.dev")
@@ -63,7 +64,7 @@ async def run_dev_stack(state_dir: str) -> None:
                 else None,
             )
         )
-        client = await connect(settings)
+        client = await temporal.connect(settings)
         migrations.upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         await ensure_reconcile_schedule(client, settings)

@@ -47,8 +47,7 @@ class SandboxMiddleware:
         self.app = app
         self.state = state
         self.surface = surface
-        self._spec: OpenApiSpec | None = None
-        self._spec_loaded = False
+        self._spec: OpenApiSpec | None = None  # parsed at the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
@@ -83,12 +82,9 @@ class SandboxMiddleware:
         return response
 
     async def _spec_problem(self, request: Request, body: bytes) -> str | None:
-        if not self._spec_loaded:
+        if self._spec is None:
             # The first parse takes a moment (the Zendesk file is 1.6 MB of YAML): off the loop.
             self._spec = await asyncio.to_thread(load_spec, self.surface.spec)
-            self._spec_loaded = True
-        if self._spec is None:
-            return None
         content_type = request.headers.get("content-type", "")
         return self._spec.request_problem(request.method, request.url.path, content_type, body)
 

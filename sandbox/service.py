@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from sandbox.control import control_router, webhook_router
 from sandbox.middleware import ApiSurface, SandboxMiddleware
+from sandbox.specs import spec_path
 from sandbox.state import SandboxState, WebhookState
 
 
@@ -65,6 +66,7 @@ def service_app(
         if isinstance(state, WebhookState):
             await state.aclose()
 
+    spec_path(surface.spec)  # no spec, no sandbox: it never runs without checking requests
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.sandbox = state
     app.add_exception_handler(ApiError, _answer)

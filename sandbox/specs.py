@@ -52,6 +52,10 @@ SPECS_DIR_ENV = "SMSDESK_SPECS_DIR"
 FORM = "application/x-www-form-urlencoded"
 
 
+class SpecMissing(RuntimeError):
+    """A vendor's OpenAPI file is not where the sandbox looks: it will not run unchecked."""
+
+
 def specs_dir() -> Path:
     """`$SMSDESK_SPECS_DIR`, else `<repo root>/../shared/specs` (repo root holds `sandbox/`)."""
     configured = os.environ.get(SPECS_DIR_ENV)
@@ -259,18 +263,35 @@ def _form_scalar(value: str, schema: dict[str, Any]) -> Any:
     return value
 
 
-_loaded: dict[Path, OpenApiSpec | None] = {}
+_loaded: dict[Path, OpenApiSpec] = {}
 _lock = threading.Lock()
 
 
-def load_spec(name: SpecName) -> OpenApiSpec | None:
-    """The named spec, parsed once per process; None (warned once) when the file is missing."""
+def spec_path(name: SpecName) -> Path:
+    """Where the named spec is read from.
+
+    Raises:
+        SpecMissing: the file is not there. A sandbox that quietly stopped checking would let
+            every test pass against a permissive fake, so it refuses to start instead.
+    """
     path = specs_dir() / SPEC_FILES[name]
+    if not path.is_file():
+        raise SpecMissing(
+            f"{path} is missing: the {name} sandbox checks every request against the vendor's "
+            f"OpenAPI file. Put the files in ../shared/specs beside the checkout, or point "
+            f"{SPECS_DIR_ENV} at their folder."
+        )
+    return path
+
+
+def load_spec(name: SpecName) -> OpenApiSpec:
+    """The named spec, parsed once per process.
+
+    Raises:
+        SpecMissing: see `spec_path`.
+    """
+    path = spec_path(name)
     with _lock:
         if path not in _loaded:
-            if path.is_file():
-                _loaded[path] = OpenApiSpec(name, _read_document(path))
-            else:
-                log.warning("%s not found: %s request bodies are not validated", path, name)
-                _loaded[path] = None
+            _loaded[path] = OpenApiSpec(name, _read_document(path))
         return _loaded[path]

@@ -6,8 +6,9 @@ that can never succeed fail at once (non-retryable) and are handled by the calle
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -20,17 +21,28 @@ DURABLE_RETRY = RetryPolicy(
 )
 
 
+Activities = TypeVar("Activities")  # the class holding the activity method (its clients)
+Arg = TypeVar("Arg")
+Result = TypeVar("Result")
+#: An activity method as the workflow names it, `ZendeskActivities.open_ticket`: typed like the
+#: SDK's own `execute_activity_method`, so a wrong argument or an unknown field of the result
+#: fails `mypy --strict` (tests/workflows/test_typed_seam.py).
+ActivityMethod = Callable[[Activities, Arg], Awaitable[Result]]
+
+
 class Calls:
     def __init__(self, zendesk_task_queue: str) -> None:
         self._zendesk_queue = zendesk_task_queue
 
-    async def run(self, method: Any, arg: Any) -> Any:
+    async def run(self, method: ActivityMethod[Activities, Arg, Result], arg: Arg) -> Result:
         """An activity on the workflow's own task queue (SMS, Klaviyo, database)."""
         return await workflow.execute_activity_method(
             method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DURABLE_RETRY
         )
 
-    async def read(self, method: Any, arg: Any, *, patch: str) -> Any:
+    async def read(
+        self, method: ActivityMethod[Activities, Arg, Result], arg: Arg, *, patch: str
+    ) -> Result:
         """A short read (database, Klaviyo) as a local activity: it runs inside the workflow
         task, sparing the server an activity task and a workflow task per call. Longer
         backoffs still wait on a durable timer. Histories recorded before `patch` replay with
@@ -41,7 +53,7 @@ class Calls:
             method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DURABLE_RETRY
         )
 
-    async def zendesk(self, method: Any, arg: Any) -> Any:
+    async def zendesk(self, method: ActivityMethod[Activities, Arg, Result], arg: Arg) -> Result:
         """A Zendesk activity, on the queue whose rate limit is the account's budget (B5)."""
         return await workflow.execute_activity_method(
             method,

@@ -27,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from core.conversation import (
         FAILED_EVENTS_LIMIT,
         SEEN_IDS_LIMIT,
+        STATE_QUERY,
+        WORKFLOW_NAME,
         ConversationInput,
         ConversationState,
         FailedEvent,
@@ -71,7 +73,7 @@ class ConversationResult(BaseModel):
     replies_sent: int
 
 
-@workflow.defn
+@workflow.defn(name=WORKFLOW_NAME)
 class SmsConversation:
     @workflow.init
     def __init__(self, request: ConversationInput) -> None:
@@ -110,7 +112,7 @@ class SmsConversation:
     def outbound_sms(self, text: OutboundSms) -> None:
         self._accept(text)
 
-    @workflow.query
+    @workflow.query(name=STATE_QUERY)
     def state(self) -> ConversationView:
         return ConversationView(
             conversation_id=self._request.conversation_id,

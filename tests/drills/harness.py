@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from core.reconcile import SCHEDULE_ID
 from core.settings import Settings
 from devstack.subprocesses import ManagedProcess, child_env, spawn, worker_args
+from intake import journal
 from tests.helpers.stack import Stack
 
 
@@ -102,6 +103,43 @@ class ZendeskView:
         except TimeoutError:
             raise AssertionError(f"not in Zendesk after {timeout:g} s: {found.__doc__}") from None
         return ticket
+
+
+async def where_is(stack: Stack, workflow_id: str, body: str) -> str:
+    """Where a text that never showed is stuck: on another ticket, still in the intake
+    journal, or inside its workflow (pending activities and their last failures)."""
+    lines = []
+    for ticket in await stack.tickets():
+        for comment in ticket["comments"]:
+            if body in comment["body"]:
+                lines.append(
+                    f"on ticket {ticket['id']} (external_id {ticket.get('external_id')}, "
+                    f"status {ticket.get('status')}, public {comment['public']})"
+                )
+    waiting = await asyncio.to_thread(
+        journal.waiting_events, stack.engine, workflow_id=workflow_id, limit=20
+    )
+    lines += [
+        f"journaled: {row.dedupe_key} attempts={row.attempts} error={row.last_error!r}"
+        for row in waiting
+    ]
+    try:
+        described = await stack.client.get_workflow_handle(workflow_id).describe()
+    except RPCError as exc:
+        lines.append(f"workflow {workflow_id}: {exc}")
+    else:
+        raw = described.raw_description
+        history_length = raw.workflow_execution_info.history_length
+        lines.append(f"workflow {workflow_id}: {described.status}, {history_length} events")
+        for activity in raw.pending_activities:
+            lines.append(
+                f"pending {activity.activity_type.name} attempt {activity.attempt} "
+                f"state {activity.state} last failure {activity.last_failure.message!r}"
+            )
+        if raw.HasField("pending_workflow_task"):
+            task = raw.pending_workflow_task
+            lines.append(f"pending workflow task: state {task.state} attempt {task.attempt}")
+    return "\n".join(lines) or "nowhere: not on a ticket, not journaled, no workflow"
 
 
 def ticket_with(body: str, external_id: str) -> Callable[[list[dict[str, Any]]], Any]:

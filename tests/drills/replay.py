@@ -15,7 +15,7 @@ from functools import partial
 
 from core.conversation import conversation_id
 from devstack.sandboxes import AGENT_ID
-from tests.drills.harness import WorkerProcess, ZendeskView, agent_call, ticket_with
+from tests.drills.harness import WorkerProcess, ZendeskView, agent_call, ticket_with, where_is
 from tests.drills.script import CustomerScript, DrillScript, Step
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
 
@@ -75,9 +75,14 @@ class Replay:
                     last_text = step.body
             else:
                 assert last_text is not None, "the agent acts on a ticket the customer opened"
-                ticket = await self.view.wait_for(
-                    ticket_with(last_text, external_id), TEXT_SHOWS_WITHIN
-                )
+                try:
+                    ticket = await self.view.wait_for(
+                        ticket_with(last_text, external_id), TEXT_SHOWS_WITHIN
+                    )
+                except AssertionError as exc:
+                    # A ticket's external id is its conversation's workflow id.
+                    where = await where_is(self.stack, external_id, last_text)
+                    raise AssertionError(f"{exc}\n{where}\n{self.worker.log_tail()}") from None
                 # No waiting for smsdesk to record the ticket: an agent can reply as soon as it
                 # shows, even while a killed worker's retry has yet to write the ticket link.
                 await agent_call(self.stack, ticket["id"], _agent_update(step))

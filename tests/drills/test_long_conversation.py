@@ -102,8 +102,9 @@ async def test_ten_thousand_texts_in_one_conversation(
                 finally:
                     worker.process.resume()
                 # Settled: the wave is written and Zendesk's echo of the comment (an event the
-                # conversation ignores) is handled too, so it cannot split the next wave.
-                await stack.settled(customer)
+                # conversation ignores) is handled too, so it cannot split the next wave. A wave
+                # of texts released at once takes more than 20 s on a CI machine busy elsewhere.
+                await stack.settled(customer, timeout=90)
             await quiesce(stack, timeout=120)
             tickets = await stack.tickets_of(customer)
             written = await written_tokens(stack, customer)

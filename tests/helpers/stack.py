@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
-from core.conversation import conversation_id
+from core.conversation import STATE_QUERY, conversation_id
 from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
 from core.reconcile import ReconcileInput, ReconcileReport
 from core.settings import Settings
@@ -40,10 +40,10 @@ from devstack.sandboxes import (
     with_sandboxes,
 )
 from intake import journal
-from webapp import zendesk_media
+from service.media import zendesk_media
+from service.worker import build_workers, run_workers
 from webhooks.app import create_app
 from webhooks.signatures import smsdesk_signature, twilio_signature
-from worker import build_workers, run_workers
 
 T = TypeVar("T")
 ACCOUNT_NUMBER = ACCOUNT_NUMBERS[0]
@@ -296,18 +296,20 @@ class Stack:
     def conversation(self, customer: str, sender: str = ACCOUNT_NUMBER) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(conversation_id(sender, customer, self.settings))
 
-    async def settled(self, customer: str, sender: str = ACCOUNT_NUMBER) -> dict[str, Any]:
+    async def settled(
+        self, customer: str, sender: str = ACCOUNT_NUMBER, timeout: float = 20.0
+    ) -> dict[str, Any]:
         """Wait until the sandboxes delivered their webhooks and the conversation has handled
         every event it received; returns its state."""
         for service in ("zendesk", "twilio"):
             await self.http.post(self.url(service, "/_sandbox/flush"))
-        await self.intake_drained()
+        await self.intake_drained(timeout)
 
         async def idle() -> dict[str, Any] | None:
-            view: dict[str, Any] = await self.conversation(customer, sender).query("state")
+            view: dict[str, Any] = await self.conversation(customer, sender).query(STATE_QUERY)
             return view if view["queued"] == 0 and not view["busy"] else None
 
-        return await eventually(idle)
+        return await eventually(idle, timeout=timeout)
 
     async def intake_drained(self, timeout: float = 20.0) -> None:
         """Wait until the webhooks' intake journal has handed every event to Temporal."""

@@ -5,7 +5,6 @@ process meeting a database behind head stops and names the command that fixes it
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,9 +15,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import SQLModel
 
 import migrations
-import worker
 from core import db
 from core.tables import Attribution, Consent, MessageLog, TicketLink
+from devstack.subprocesses import worker_args
 from intake import journal
 from tests.conftest import POSTGRES_URL
 
@@ -85,7 +84,7 @@ def test_a_process_stops_naming_the_command_when_the_schema_is_behind(
     engine.dispose()
     # The worker as deployed: it exits at once, before it even looks for Temporal.
     done = subprocess.run(
-        [sys.executable, worker.__file__],
+        worker_args(),
         env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "TEMPORAL_ADDRESS": "127.0.0.1:1"},
         cwd=tmp_path,
         capture_output=True,

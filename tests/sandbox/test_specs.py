@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,9 @@ import httpx
 import pytest
 
 from sandbox import create_zendesk_app
-from sandbox.specs import SPECS_DIR_ENV, load_spec
+from sandbox.specs import SPECS_DIR_ENV, SpecMissing, load_spec
 from tests.sandbox.conftest import OWNED_NUMBER, TWILIO_SID
-from tests.sandbox.helpers import spec_or_skip
+from tests.sandbox.helpers import spec_of
 
 MESSAGES = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
 
@@ -28,7 +27,7 @@ async def violations(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 @pytest.fixture(autouse=True)
 def _specs() -> None:
     for name in ("zendesk", "twilio", "klaviyo"):
-        spec_or_skip(name)
+        spec_of(name)
 
 
 async def test_valid_zendesk_bodies_pass(zendesk: httpx.AsyncClient) -> None:
@@ -133,25 +132,16 @@ async def test_klaviyo_event_bodies(klaviyo: httpx.AsyncClient) -> None:
     assert "'metric' is a required property" in violation["message"]
 
 
-async def test_without_spec_files_validation_is_off_and_said_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_without_its_spec_file_a_sandbox_refuses_to_start_and_says_where_to_put_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SPECS_DIR_ENV, str(tmp_path))
-    with caplog.at_level(logging.WARNING, logger="sandbox.specs"):
-        app = create_zendesk_app()
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app),
-            base_url="https://acme.zendesk.com",
-            headers={"Authorization": "Bearer sandbox-zendesk-token"},
-        ) as client:
-            ticket = {"ticket": {"comment": {"body": "x"}, "via": {"channel": "sms"}}}
-            for _ in range(2):
-                assert (await client.post("/api/v2/tickets", json=ticket)).status_code == 201
-        assert load_spec("zendesk") is None
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1
-    assert "not validated" in warnings[0].getMessage()
-    await app.state.sandbox.aclose()
+    with pytest.raises(SpecMissing) as missing:
+        create_zendesk_app()
+    assert str(tmp_path / "zendesk-oas.yaml") in str(missing.value)
+    assert SPECS_DIR_ENV in str(missing.value)
+    with pytest.raises(SpecMissing):
+        load_spec("twilio")
 
 
 def test_validator_for_responses_refuses_write_only_fields() -> None:

@@ -24,11 +24,11 @@ from temporalio.worker import Replayer
 from core.settings import Settings
 from core.ticket_metrics import WORKFLOW_NAME, Metric, TicketMetricsInput, TicketMetricsResult
 from intake.handoff import Handoff
+from service.worker import build_workers
 from tests.helpers.fake_metrics_apis import KLAVIYO_URL, ZENDESK_URL, FakeApis, ticket_json
 from tests.helpers.klaviyo_schema import event_body_problems
 from webhooks.metrics import metrics_input
 from webhooks.zendesk_events import ZendeskEvent
-from worker import build_workers
 from workflows.ticket_metrics import TicketMetrics
 
 OPENED_AT = datetime(2026, 8, 3, 14, 5, 9, tzinfo=UTC)

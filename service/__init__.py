@@ -1,0 +1,1 @@
+"""How smsdesk runs as a service: the worker factory (`service.worker`)."""
