@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
 from core.media_urls import MEDIA_PATH, valid
@@ -52,17 +52,25 @@ def _forbidden() -> Response:
 
 @router.get(MEDIA_PATH + "/{attachment_id}")
 async def media(
-    attachment_id: int,
+    raw_id: Annotated[str, Path(alias="attachment_id")],
     request: Request,
     context: Annotated[Receiver, Depends(receiver)],
-    expires: int = 0,
+    expires: str = "",
     signature: str = "",
 ) -> Response:
+    # Parsed here, not by FastAPI: malformed input gets the same bare 403, never a 422 that
+    # describes what the URL should hold.
     secret = context.settings.media_url_secret
     if secret is None:
-        log.warning("media %s refused: MEDIA_URL_SECRET is not set", attachment_id)
+        log.warning("media %s refused: MEDIA_URL_SECRET is not set", raw_id)
         return _forbidden()
-    if not valid(secret.get_secret_value(), attachment_id, expires, signature, now=time.time()):
+    if not (raw_id.isdigit() and expires.isdigit()):
+        log.info("media %s refused: malformed URL", raw_id[:40])
+        return _forbidden()
+    attachment_id = int(raw_id)
+    if not valid(
+        secret.get_secret_value(), attachment_id, int(expires), signature, now=time.time()
+    ):
         log.info("media %s refused: bad or expired signature", attachment_id)
         return _forbidden()
     source: MediaSource | None = request.app.state.media

@@ -110,7 +110,8 @@ async def test_a_bad_or_expired_signature_gets_403_and_nothing_else(stack: Stack
         f"/media/{attachment_id}?", f"/media/{attachment_id + 1}?"
     )
     unsigned = f"{stack.settings.public_base_url}/media/{attachment_id}"
-    for url in (expired, tampered, other, unsigned):
+    malformed = f"{stack.settings.public_base_url}/media/{attachment_id}x?expires=soon&signature=a"
+    for url in (expired, tampered, other, unsigned, malformed):
         refused = await stack.http.get(url)
         assert (refused.status_code, refused.text) == (403, "Forbidden"), url
         assert PNG not in refused.content
