@@ -6,8 +6,8 @@ that can never succeed fail at once (non-retryable) and are handled by the calle
 
 from __future__ import annotations
 
-from datetime import timedelta
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from temporalio import workflow
