@@ -1,5 +1,5 @@
 # One image, two roles: the Temporal worker (default CMD) and the webhook receivers
-# (docker-compose.yml runs `uvicorn webhooks.app:app` with the same image).
+# (docker-compose.yml runs `uvicorn webapp:app` with the same image).
 FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

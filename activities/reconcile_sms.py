@@ -83,13 +83,21 @@ class SmsSide:
 
     async def _unseen(self, number: str, messages: list[TwilioMessage]) -> list[InboundSms]:
         texts = [t for t in (_inbound(number, m) for m in messages) if t is not None]
+        with_media = {m.sid for m in messages if m.num_media}
         sids = [t.message_sid for t in texts]
         known = await asyncio.to_thread(db.known_sids, self._engine, provider_sids=sids)
         keys = {self._journal_key(t): t for t in texts if t.message_sid not in known}
         waiting = await asyncio.to_thread(
             journal.journaled_dedupe_keys, self._engine, keys=list(keys)
         )
-        return [text for key, text in keys.items() if key not in waiting]
+        unseen = [text for key, text in keys.items() if key not in waiting]
+        for text in unseen:
+            if text.message_sid in with_media:  # its pictures too, as the webhook names them (B7)
+                with retry_decisions():
+                    media = await self._twilio.list_media(text.message_sid)
+                text.media_urls = [url for url, _ in media]
+                text.media_types = [kind for _, kind in media]
+        return unseen
 
     def _journal_key(self, text: InboundSms) -> str:
         return Handoff.conversation_event(

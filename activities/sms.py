@@ -9,6 +9,7 @@ number with that body before sending: an ambiguous failure is never blindly re-s
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -19,6 +20,7 @@ from activities.errors import retry_decisions
 from clients.errors import RejectedRequest
 from clients.twilio import OPTED_OUT_ERROR, TwilioClient, twilio_error_code
 from core import db
+from core.media_urls import MediaUrls
 from core.messages import TEXT_ID_PARAMETER
 from core.segments import count_segments
 from core.tables import Direction, MessageLog, SendStatus
@@ -34,6 +36,8 @@ class SendSmsInput(BaseModel):
     kind: str
     ticket_id: int | None = None
     agent_id: int | None = None
+    #: Zendesk attachments texted with it as MMS (B11): their URLs are signed at send time.
+    media_attachment_ids: list[int] = []
 
 
 class SendSmsResult(BaseModel):
@@ -65,10 +69,18 @@ _REJECTION_REASONS = {
 
 
 class SmsActivities:
-    def __init__(self, client: TwilioClient, engine: Engine, *, status_callback_url: str) -> None:
+    def __init__(
+        self,
+        client: TwilioClient,
+        engine: Engine,
+        *,
+        status_callback_url: str,
+        media_urls: MediaUrls | None = None,
+    ) -> None:
         self._sms = client
         self._engine = engine
         self._status_callback_url = status_callback_url
+        self._media_urls = media_urls
 
     @activity.defn
     async def send_sms(self, request: SendSmsInput) -> SendSmsResult:
@@ -112,6 +124,7 @@ class SmsActivities:
                     from_=request.from_number,
                     body=request.body,
                     status_callback=f"{self._status_callback_url}?{TEXT_ID_PARAMETER}={row.id}",
+                    media_urls=self._signed(request.media_attachment_ids),
                 )
             except RejectedRequest as exc:
                 code = twilio_error_code(exc)
@@ -148,6 +161,12 @@ class SmsActivities:
         return DeliveryResult(
             body=row.body if row else None, ticket_id=row.ticket_id if row else None
         )
+
+    def _signed(self, attachment_ids: list[int]) -> list[str]:
+        if not attachment_ids or self._media_urls is None:
+            return []  # the workflow only asks for media when URLs can be signed
+        now = time.time()
+        return [self._media_urls.url(attachment_id, now=now) for attachment_id in attachment_ids]
 
     async def _find_sent(self, row: MessageLog) -> str | None:
         """The provider's sid of this journal row's text if an earlier attempt sent it.

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.errors import retry_decisions
+from activities.uploads import comment_with_uploads, expired, refused_uploads, uploads_expired
 from clients.errors import RejectedRequest, Unprocessable
 from clients.zendesk import ZendeskClient, ZendeskTicket
 from core import db
@@ -43,6 +44,12 @@ class CustomerText(BaseModel):
     message_sid: str
     body: str
     media_count: int = 0
+    #: Upload tokens of the text's media (B7), attached to the text's own comment.
+    uploads: list[str] = []
+    #: The text's media that could not be attached, each described for agents (B7).
+    missing_media: list[str] = []
+    #: When `uploads` were issued: Zendesk attaches them for 60 minutes from then.
+    uploads_issued_at: datetime | None = None
 
 
 class OpenTicketInput(BaseModel):
@@ -125,7 +132,10 @@ def comment_body(texts: list[CustomerText], preamble: str | None = None) -> str:
     parts = [preamble] if preamble else []
     for text in texts:
         part = text.body
-        if text.media_count:
+        if text.missing_media:
+            listed = "; ".join(text.missing_media)
+            part += f"\n(sent with this text but not attached here: {listed})"
+        elif text.media_count and not text.uploads:  # a text written before B7
             noun = "picture or file" if text.media_count == 1 else "pictures or files"
             part += f"\n({text.media_count} {noun} sent with this text: not shown in Zendesk)"
         parts.append(part)
@@ -197,11 +207,11 @@ class ZendeskActivities:
         )
         ticket: dict[str, Any] = {
             "subject": f"SMS from {request.customer_phone}: {first[:60]}",
-            "comment": {
-                "body": comment_body(request.texts, _context_preamble(context)),
-                "public": True,
-                "author_id": request.requester_id,
-            },
+            "comment": comment_with_uploads(
+                request.texts,
+                comment_body(request.texts, _context_preamble(context)),
+                request.requester_id,
+            ),
             "requester_id": request.requester_id,
             "tags": [SMS_TAG],
             "external_id": request.conversation_id,
@@ -212,9 +222,16 @@ class ZendeskActivities:
         if request.follow_up_of is not None:
             ticket["via_followup_source_id"] = request.follow_up_of
         key = f"{request.conversation_id}:{batch_key(request.texts)}"
+        # A retry may still replay an earlier attempt's create with these very tokens.
+        if activity.info().attempt == 1 and uploads_expired(request.texts):
+            raise expired()
         with retry_decisions():
             try:
                 created = await self._zendesk.create_ticket(ticket, idempotency_key=key)
+            except Unprocessable as exc:
+                if refused_uploads(exc):
+                    raise expired() from exc
+                raise
             except RejectedRequest as exc:
                 # A first attempt made before B13 (a worker upgraded mid-retry) sent another
                 # body under this key: replaying that body gets its ticket back, not a twin.
@@ -251,8 +268,10 @@ class ZendeskActivities:
                 existing = await self._find_written(request.ticket_id, batch_key(request.texts))
                 if existing is not None:
                     return CommentResult(ticket=existing)
+            if uploads_expired(request.texts):
+                raise expired()
             update: dict[str, Any] = {
-                "comment": {"body": body, "public": True, "author_id": request.requester_id},
+                "comment": comment_with_uploads(request.texts, body, request.requester_id),
                 "metadata": audit_metadata(batch_key(request.texts)),
             }
             if request.reopen:
@@ -262,6 +281,8 @@ class ZendeskActivities:
             except Unprocessable as exc:
                 if _closed_refusal(exc):
                     return CommentResult(ticket=None)
+                if refused_uploads(exc):
+                    raise expired() from exc
                 raise
         COMMENTS.inc()
         await self._attach(request.texts, ticket.id)

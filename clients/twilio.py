@@ -58,11 +58,20 @@ class TwilioClient:
         self._headers = {"Authorization": f"Basic {credentials}", "Accept": "application/json"}
 
     async def send_message(
-        self, *, to: str, from_: str, body: str, status_callback: str | None = None
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        status_callback: str | None = None,
+        media_urls: list[str] | None = None,
     ) -> TwilioMessage:
-        form = {"To": to, "From": from_, "Body": body}
+        """Send a text; with `media_urls` (up to 10) an MMS, whose media the provider fetches."""
+        form: dict[str, str | list[str]] = {"To": to, "From": from_, "Body": body}
         if status_callback:
             form["StatusCallback"] = status_callback
+        if media_urls:
+            form["MediaUrl"] = media_urls
         request = self._http.build_request(
             "POST", self._messages_url, data=form, headers=self._headers
         )
@@ -81,6 +90,17 @@ class TwilioClient:
         )
         response = await send(SERVICE, self._http, request)
         return [TwilioMessage.model_validate(m) for m in response.json()["messages"]]
+
+    async def list_media(self, message_sid: str) -> list[tuple[str, str]]:
+        """A message's media as (URL, content type): the URL is the Media resource without
+        `.json`, what the inbound webhook names as `MediaUrl{N}`."""
+        url = self._messages_url.removesuffix(".json") + f"/{message_sid}/Media.json"
+        request = self._http.build_request("GET", url, headers=self._headers)
+        response = await send(SERVICE, self._http, request)
+        return [
+            (self._api_root + str(m["uri"]).removesuffix(".json"), str(m.get("content_type") or ""))
+            for m in response.json()["media_list"]
+        ]
 
     async def received_messages(
         self, *, to: str, sent_on_or_after: date

@@ -8,12 +8,23 @@ door to Zendesk is also where its rate limits are kept (`clients.zendesk_budget`
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from clients.errors import HttpStatusError, RateLimited, Unauthorized, send
+from clients.errors import (
+    HttpStatusError,
+    RateLimited,
+    TransportFailure,
+    Unauthorized,
+    parse_retry_after,
+    raise_for_status,
+    send,
+)
 from clients.zendesk_budget import Budgets, Unmetered, budgets_for
 from clients.zendesk_events import TicketEventPage
 
@@ -30,12 +41,22 @@ class ZendeskUser(BaseModel):
     phone: str | None = None
 
 
+class ZendeskAttachment(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    file_name: str
+    content_url: str
+    content_type: str
+    size: int
+
+
 class ZendeskComment(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: int
     author_id: int | None = None
     body: str = ""
     public: bool = True
+    attachments: list[ZendeskAttachment] = Field(default_factory=list)
 
 
 class ZendeskAudit(BaseModel):
@@ -115,6 +136,13 @@ class TicketExportPage(BaseModel):
     end_of_stream: bool = True
 
 
+class ZendeskUpload(BaseModel):
+    """An upload's token (for `comment.uploads`, valid 60 minutes) and its attachment."""
+
+    token: str
+    attachment: ZendeskAttachment
+
+
 class CreatedTicket(BaseModel):
     ticket: ZendeskTicket
     #: True when Zendesk answered from its idempotency store (`x-idempotency-lookup: hit`).
@@ -188,12 +216,14 @@ class ZendeskClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         def request(authorization: str) -> httpx.Request:
             return self._http.build_request(
                 method,
                 self._base + path,
                 json=json,
+                content=content,
                 params=params,
                 headers={**self._headers, "Authorization": authorization, **(headers or {})},
             )
@@ -288,6 +318,50 @@ class ZendeskClient:
             params={"sort_order": "desc", "page[size]": 100},
         )
         return [ZendeskAudit.model_validate(a) for a in response.json()["audits"]]
+
+    async def upload(self, *, file_name: str, content: bytes, content_type: str) -> ZendeskUpload:
+        """Upload one file (Uploads API): raw bytes, their real type, and a name whose
+        extension matches that type, as Zendesk asks."""
+        response = await self._call(
+            "POST",
+            "/api/v2/uploads",
+            params={"filename": file_name},
+            content=content,
+            headers={"Content-Type": content_type},
+        )
+        return ZendeskUpload.model_validate(response.json()["upload"])
+
+    async def get_attachment(self, attachment_id: int) -> ZendeskAttachment:
+        response = await self._call("GET", f"/api/v2/attachments/{attachment_id}")
+        return ZendeskAttachment.model_validate(response.json()["attachment"])
+
+    @asynccontextmanager
+    async def open_content(self, content_url: str) -> AsyncIterator[httpx.Response]:
+        """An attachment's bytes, as a streamed response, fetched with the product's
+        credentials (private attachments need them). They go only to the account's own host;
+        httpx drops them on a redirect elsewhere (Zendesk's file CDN)."""
+        own = urlsplit(content_url).netloc == urlsplit(self._base).netloc
+        headers = {"Authorization": await self._auth.header()} if own else {}
+        request = self._http.build_request("GET", content_url, headers=headers)
+        # A request to the account's own host spends its budget like any other (B14).
+        budgets = budgets_for("GET", request.url.path) if own else ()
+        await self._budgets.acquire(budgets)
+        try:
+            response = await self._http.send(request, stream=True, follow_redirects=True)
+        except httpx.TransportError as exc:
+            raise TransportFailure(SERVICE, f"GET {request.url.path}: {exc!r}") from exc
+        try:
+            refused_for = None
+            if response.status_code == 429:
+                refused_for = parse_retry_after(response.headers.get("Retry-After")) or 0.0
+            if budgets:
+                await self._budgets.settle(budgets, response.headers, refused_for=refused_for)
+            if response.is_error:
+                await response.aread()
+                raise_for_status(SERVICE, response)
+            yield response
+        finally:
+            await response.aclose()
 
     async def list_brands(self) -> list[dict[str, Any]]:
         response = await self._call("GET", "/api/v2/brands")

@@ -33,6 +33,9 @@ class InboundSms(BaseModel):
     sender_number: str
     body: str
     media_urls: list[str] = Field(default_factory=list)
+    #: `MediaContentType{N}` of each of `media_urls` (B7). Journaled intake events and
+    #: histories from before it parse with none: the type is then read from the download.
+    media_types: list[str] = Field(default_factory=list)
     received_at: datetime
 
     @property

@@ -140,6 +140,12 @@ class Settings(BaseSettings):
         default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"]
     )
 
+    # Agents' pictures texted as MMS (B11): the key that signs their media URLs (unset: none
+    # are sent, and the ticket is told why), and how long a signed URL works. The provider
+    # fetches a picture as the text is sent; the URL is signed then, not when the reply came.
+    media_url_secret: SecretStr | None = None
+    media_url_ttl_seconds: int = Field(default=3600, ge=60)
+
     # Durable intake (B9): how long a webhook waits for Temporal before journaling its event
     # instead (Twilio gives up after 15 s and never re-sends), and how long after a failure
     # the webhooks journal straight away rather than making each caller wait that long again.

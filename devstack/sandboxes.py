@@ -22,6 +22,8 @@ ZENDESK_WEBHOOK_SECRET = credentials.ZENDESK_WEBHOOK_SECRET
 TWILIO_SID = credentials.TWILIO_ACCOUNT_SID
 TWILIO_TOKEN = credentials.TWILIO_AUTH_TOKEN
 KLAVIYO_KEY = credentials.KLAVIYO_API_KEY
+#: Signs agents' media URLs (B11) in the dev stack.
+MEDIA_URL_SECRET = "dev-media-url-secret"
 #: Signs `/webhooks/outbound` in the dev stack (the brand's own tools sign with their secret).
 OUTBOUND_SECRET = "sandbox-outbound-webhook-secret"
 SMS_BRAND_ID = 360002
@@ -58,6 +60,8 @@ def with_sandboxes(settings: Settings, ports: SandboxPorts) -> Settings:
     update: dict[str, Any] = {}
     if settings.outbound_webhook_secret is None:
         update["outbound_webhook_secret"] = SecretStr(OUTBOUND_SECRET)
+    if settings.media_url_secret is None:
+        update["media_url_secret"] = SecretStr(MEDIA_URL_SECRET)
     if not settings.zendesk_configured:
         update |= {
             "zendesk_url": f"http://127.0.0.1:{ports.zendesk}",

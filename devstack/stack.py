@@ -20,6 +20,7 @@ from core.settings import get_settings
 from core.temporal import ensure_reconcile_schedule
 from devstack.processes import serve_app, temporal_dev_server
 from devstack.sandboxes import SandboxPorts, build_sandboxes, serve_sandboxes, with_sandboxes
+from service.media import zendesk_media
 from service.worker import build_workers, http_client, run_workers
 from webhooks.app import create_app
 from workflows.search import DEV_SERVER_ARGS
@@ -69,7 +70,7 @@ async def run_dev_stack(state_dir: str) -> None:
         await ensure_reconcile_schedule(client, settings)
         sandboxes = build_sandboxes(settings, folder)
         await stack.enter_async_context(serve_sandboxes(sandboxes, ports))
-        webhooks = create_app(settings, temporal=client, engine=engine)
+        webhooks = create_app(settings, temporal=client, engine=engine, media=zendesk_media)
         await stack.enter_async_context(serve_app(webhooks, WEBHOOK_PORT))
         http = await stack.enter_async_context(http_client(settings))
         workers = run_workers(build_workers(client, settings, http=http, engine=engine))

@@ -5,7 +5,7 @@ In-process stacks (`devstack/stack.py`, `tests/helpers/stack.py`) are quicker to
 cannot show what one part costs or survives: a worker killed with SIGKILL must be a process of
 its own, and memory is only measurable per process (`VmRSS`/`VmHWM` in `/proc`). Every process
 here is configured through the environment only, from one `Settings` object (`settings_env`),
-exactly as an operator configures `python worker.py` and `uvicorn webhooks.app:app`.
+exactly as an operator configures `python worker.py` and `uvicorn webapp:app`.
 """
 
 from __future__ import annotations
@@ -166,13 +166,13 @@ def worker_args() -> list[str]:
 
 
 def webhooks_args(port: int) -> list[str]:
-    """`uvicorn webhooks.app:app`, as deployed; no access log (one line per request would be
+    """`uvicorn webapp:app`, as deployed; no access log (one line per request would be
     a measurable share of the work under load)."""
     return [
         sys.executable,
         "-m",
         "uvicorn",
-        "webhooks.app:app",
+        "webapp:app",
         "--host",
         "127.0.0.1",
         "--port",

@@ -25,6 +25,13 @@ from starlette.responses import Response
 from sandbox import credentials
 from sandbox.middleware import CONTROL_PREFIX, ApiSurface
 from sandbox.service import service_app
+from sandbox.twilio_media import (
+    InboundMedia,
+    add_media_routes,
+    fetch_outbound_media,
+    host_inbound_media,
+    media_json,
+)
 from sandbox.twilio_state import Message, TwilioConfig, TwilioError, TwilioState
 
 ACCOUNT_SID = credentials.TWILIO_ACCOUNT_SID
@@ -105,12 +112,16 @@ def _add_api_routes(app: FastAPI, state: TwilioState) -> None:
         form: dict[str, list[str]] = {}
         for name, value in parse_qsl((await request.body()).decode(), keep_blank_values=True):
             form.setdefault(name, []).append(value)
+        media_urls = form.get("MediaUrl", [])
+        fetched, failure = await fetch_outbound_media(media_urls, state.media_transport)
         created = state.send(
             to=form.get("To", [""])[0],
             from_number=form.get("From", [""])[0],
             body=form.get("Body", [""])[0],
-            media_urls=form.get("MediaUrl", []),
+            media_urls=media_urls,
             status_callback=form.get("StatusCallback", [None])[0],
+            media_fetched=media_json(fetched),
+            media_failure=failure,
         )
         return JSONResponse(created, status_code=201)
 
@@ -166,6 +177,8 @@ def _add_api_routes(app: FastAPI, state: TwilioState) -> None:
             else None,
         }
 
+    add_media_routes(app, state)
+
     @app.get("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json")
     async def show_message(account_sid: str, sid: str) -> dict[str, Any]:
         own_account(account_sid)
@@ -188,6 +201,8 @@ class InboundText(BaseModel):
     to: str
     body: str = ""
     media_urls: list[str] = []
+    #: The customer's own pictures: kept by the sandbox behind the account's credentials.
+    media: list[InboundMedia] = []
 
 
 def _sandbox_router(state: TwilioState) -> APIRouter:
@@ -200,6 +215,7 @@ def _sandbox_router(state: TwilioState) -> APIRouter:
                 {
                     **state.message_json(m),
                     "media_urls": m.media_urls,
+                    "media_fetched": m.media_fetched,
                     "status_callback": m.status_callback,
                 }
                 for m in state.data.messages
@@ -222,12 +238,19 @@ def _sandbox_router(state: TwilioState) -> APIRouter:
         return {"unreachable": state.data.unreachable}
 
     @router.post("/inbound")
-    async def inbound(text: InboundText) -> dict[str, Any]:
+    async def inbound(text: InboundText, request: Request) -> dict[str, Any]:
         """Play the customer: the signed webhook goes out in the background (see /flush)."""
+        base = str(request.base_url)
         message = state.receive(
-            sender=text.sender, to=text.to, body=text.body, media_urls=text.media_urls
+            sender=text.sender,
+            to=text.to,
+            body=text.body,
+            media_urls=text.media_urls,
+            hosted_media=(lambda sid: host_inbound_media(state, base, sid, text.media))
+            if text.media
+            else None,
         )
-        return {"sid": message.sid}
+        return {"sid": message.sid, "media_urls": message.media_urls}
 
     return router
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ OPT_OUT_WORDS = frozenset(
 OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
 MAX_BODY = 1600
 
-MessageStatus = Literal["queued", "sent", "delivered", "undelivered", "received"]
+MessageStatus = Literal["queued", "sent", "delivered", "undelivered", "failed", "received"]
 Direction = Literal["outbound-api", "inbound"]
 
 
@@ -61,6 +61,8 @@ class Message(BaseModel):
     from_number: str
     body: str
     media_urls: list[str] = []
+    media_fetched: list[dict[str, Any]] = []
+    """What the provider fetched of an outbound message's media (`twilio_media`)."""
     status: MessageStatus
     num_segments: int
     status_callback: str | None = None
@@ -98,6 +100,12 @@ class TwilioState(WebhookState[TwilioData, TwilioConfig]):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.owned_numbers = None if owned_numbers is None else frozenset(owned_numbers)
+        #: Customers' media by media sid: (content type, bytes); kept for this process only.
+        self.media: dict[str, tuple[str, bytes]] = {}
+        #: Media sids of each message, in order.
+        self.media_of: dict[str, list[str]] = {}
+        #: Outbound media are fetched from the product the way webhooks reach it.
+        self.media_transport = transport
 
     def message(self, sid: str) -> Message:
         found = next((m for m in self.data.messages if m.sid == sid), None)
@@ -141,8 +149,11 @@ class TwilioState(WebhookState[TwilioData, TwilioConfig]):
         body: str,
         media_urls: list[str],
         status_callback: str | None,
+        media_fetched: list[dict[str, Any]] | None = None,
+        media_failure: str | None = None,
     ) -> dict[str, Any]:
-        """Accept one outbound message; returns the 201 body (status `queued`)."""
+        """Accept one outbound message; returns the 201 body (status `queued`). A message
+        whose media could not be fetched (`media_failure`) fails then, as at Twilio."""
         if not to:
             raise TwilioError(400, 21604, "A 'To' phone number is required.")
         if not E164.fullmatch(to):
@@ -166,9 +177,10 @@ class TwilioState(WebhookState[TwilioData, TwilioConfig]):
             raise TwilioError(400, 21610, "Attempt to send to unsubscribed recipient")
         message = self._new_message("outbound-api", from_number, to, body, media_urls)
         message.status_callback = status_callback
+        message.media_fetched = media_fetched or []
         accepted = self.message_json(message)
         self.data.messages.append(message)
-        self._carry(message)
+        self._carry(message, media_failure)
         self.save()
         return accepted
 
@@ -189,12 +201,18 @@ class TwilioState(WebhookState[TwilioData, TwilioConfig]):
             date_updated=now,
         )
 
-    def _carry(self, message: Message) -> None:
+    def _carry(self, message: Message, media_failure: str | None = None) -> None:
         """Hand the message to the (imaginary) carrier: its final status is known at once,
         and the status callbacks report `sent` and then that final status, in this order."""
         message.date_sent = message.date_updated = self.clock()
         steps: list[dict[str, str]] = [{"MessageStatus": "sent"}]
-        if message.to in self.data.unreachable:
+        if media_failure is not None:
+            # Twilio fetches the media before sending: nothing reaches the handset.
+            message.date_sent = None
+            message.status, message.error_code = "failed", 11200
+            message.error_message = f"HTTP retrieval failure: {media_failure}"
+            steps = [{"MessageStatus": "failed", "ErrorCode": "11200"}]
+        elif message.to in self.data.unreachable:
             message.status, message.error_code = "undelivered", 30003
             message.error_message = "Unreachable destination handset"
             steps.append({"MessageStatus": "undelivered", "ErrorCode": "30003"})
@@ -218,12 +236,28 @@ class TwilioState(WebhookState[TwilioData, TwilioConfig]):
                 message.status_callback, params, f"status:{step['MessageStatus']}", message.sid
             )
 
-    def receive(self, *, sender: str, to: str, body: str, media_urls: list[str]) -> Message:
-        """A text from a customer: recorded, opt-out keywords applied, posted to the product."""
+    def receive(
+        self,
+        *,
+        sender: str,
+        to: str,
+        body: str,
+        media_urls: list[str],
+        hosted_media: Callable[[str], list[tuple[str, str]]] | None = None,
+    ) -> Message:
+        """A text from a customer: recorded, opt-out keywords applied, posted to the product.
+
+        `hosted_media` keeps the customer's own media under the message's sid and returns
+        (URL, content type) for each; `media_urls` name media hosted elsewhere."""
         url = self.config.inbound_webhook_url
         if url is None:
             raise TwilioError(409, 20409, "inbound_webhook_url is not configured")
         message = self._new_message("inbound", sender, to, body, media_urls)
+        typed = [(u, mimetypes.guess_type(u)[0] or "image/jpeg") for u in media_urls]
+        if hosted_media is not None:
+            message.sid = "MM" + message.sid[2:]
+            typed += hosted_media(message.sid)
+            message.media_urls = [u for u, _ in typed]
         message.status, message.date_sent = "received", message.date_created
         keyword = body.strip().upper()
         if keyword in OPT_OUT_WORDS | OPT_IN_WORDS:
@@ -236,16 +270,16 @@ class TwilioState(WebhookState[TwilioData, TwilioConfig]):
             "Body": body,
             "From": sender,
             "MessageSid": message.sid,
-            "NumMedia": str(len(media_urls)),
+            "NumMedia": str(len(typed)),
             "NumSegments": str(message.num_segments),
             "SmsMessageSid": message.sid,
             "SmsSid": message.sid,
             "SmsStatus": "received",
             "To": to,
         }
-        for index, media_url in enumerate(media_urls):
+        for index, (media_url, content_type) in enumerate(typed):
             params[f"MediaUrl{index}"] = media_url
-            params[f"MediaContentType{index}"] = mimetypes.guess_type(media_url)[0] or "image/jpeg"
+            params[f"MediaContentType{index}"] = content_type
         self._post_form(url, params, "inbound", message.sid)
         return message
 

@@ -43,7 +43,6 @@ from sandbox.zendesk_oauth import (
     oauth_control_router,
 )
 from sandbox.zendesk_render import (
-    attachment_json,
     brand_json,
     comment_json,
     export_page,
@@ -53,6 +52,7 @@ from sandbox.zendesk_render import (
     user_json,
 )
 from sandbox.zendesk_state import ZendeskState
+from sandbox.zendesk_uploads import add_upload_routes, content_base
 
 OAUTH_TOKEN = credentials.ZENDESK_OAUTH_TOKEN
 API_EMAIL = credentials.ZENDESK_API_EMAIL
@@ -149,8 +149,11 @@ def _add_api_routes(app: FastAPI, state: ZendeskState, oauth: OAuthRegistry) -> 
         return state.update_ticket(ticket_id, await _json_body(request), _system(request))
 
     @app.get("/api/v2/tickets/{ticket_id}/comments")
-    async def list_comments(ticket_id: int, sort_order: str = "asc") -> dict[str, Any]:
-        comments = [comment_json(c, base) for c in state.ticket(ticket_id).comments]
+    async def list_comments(
+        ticket_id: int, request: Request, sort_order: str = "asc"
+    ) -> dict[str, Any]:
+        files = content_base(request)
+        comments = [comment_json(c, base, files) for c in state.ticket(ticket_id).comments]
         if sort_order == "desc":
             comments.reverse()
         return {
@@ -221,15 +224,6 @@ def _add_api_routes(app: FastAPI, state: ZendeskState, oauth: OAuthRegistry) -> 
             per_page=per_page,
         )
 
-    @app.post("/api/v2/uploads", status_code=201)
-    async def upload(request: Request, filename: str) -> dict[str, Any]:
-        content_type = request.headers.get("content-type", "application/binary")
-        attachment = state.upload(filename, content_type, len(await request.body()))
-        rendered = attachment_json(attachment, base)
-        return {
-            "upload": {"token": attachment.token, "attachment": rendered, "attachments": [rendered]}
-        }
-
 
 class StatusChange(BaseModel):
     status: Status
@@ -238,20 +232,21 @@ class StatusChange(BaseModel):
 def _sandbox_router(state: ZendeskState) -> APIRouter:
     router = APIRouter(prefix=CONTROL_PREFIX, tags=["sandbox"])
 
-    def with_comments(ticket_id: int) -> dict[str, Any]:
+    def with_comments(ticket_id: int, files: str) -> dict[str, Any]:
         ticket = state.ticket(ticket_id)
         return {
             **ticket_json(ticket, state.base_url),
-            "comments": [comment_json(c, state.base_url) for c in ticket.comments],
+            "comments": [comment_json(c, state.base_url, files) for c in ticket.comments],
         }
 
     @router.get("/tickets")
-    async def all_tickets() -> dict[str, Any]:
-        return {"tickets": [with_comments(i) for i in state.data.tickets]}
+    async def all_tickets(request: Request) -> dict[str, Any]:
+        files = content_base(request)
+        return {"tickets": [with_comments(i, files) for i in state.data.tickets]}
 
     @router.get("/tickets/{ticket_id}")
-    async def one_ticket(ticket_id: int) -> dict[str, Any]:
-        return {"ticket": with_comments(ticket_id)}
+    async def one_ticket(ticket_id: int, request: Request) -> dict[str, Any]:
+        return {"ticket": with_comments(ticket_id, content_base(request))}
 
     @router.post("/tickets/{ticket_id}/status")
     async def force_status(ticket_id: int, change: StatusChange) -> dict[str, Any]:
@@ -306,6 +301,7 @@ def create_zendesk_app(
         add_admin_routes(app, admin)
         add_event_export_route(app, state, admin)
         add_audit_routes(app, state)
+        add_upload_routes(app, state)
 
     app = service_app(
         "Zendesk sandbox",

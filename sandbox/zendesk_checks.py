@@ -9,6 +9,7 @@ from sandbox.zendesk_model import (
     API_USER_ID,
     BRANDS,
     GROUPS,
+    UPLOAD_TOKEN_SECONDS,
     CommentInput,
     Ticket,
     ZendeskData,
@@ -37,13 +38,21 @@ def check_updatable(ticket: Ticket, now: float, *, limit: int, window: float) ->
         )
 
 
-def check_comment(data: ZendeskData, given: CommentInput) -> None:
+def check_comment(data: ZendeskData, given: CommentInput, now: float) -> None:
     author_id = given.author_id or API_USER_ID
     if author_id not in data.users:
         raise record_invalid("author_id", f"User {author_id} does not exist")
     unknown = [token for token in given.uploads if token not in data.uploads]
     if unknown:
         raise record_invalid("uploads", f"Unknown upload token(s): {', '.join(unknown)}")
+    # A token lasts 60 minutes from its first upload; after that it attaches nothing.
+    expired = [
+        token
+        for token in given.uploads
+        if now - data.uploads[token][0].uploaded_at > UPLOAD_TOKEN_SECONDS
+    ]
+    if expired:
+        raise record_invalid("uploads", f"Expired upload token(s): {', '.join(expired)}")
 
 
 def check_brand(brand_id: int) -> int:

@@ -23,6 +23,8 @@ SUPPORT_GROUP_ID = 20001
 ORDER_NUMBER_FIELD_ID = 9001
 IDEMPOTENCY_SECONDS = 2 * 60 * 60
 """How long Zendesk remembers an `Idempotency-Key`."""
+UPLOAD_TOKEN_SECONDS = 60 * 60
+"""How long an upload token can be attached to a comment (Upload Files: "valid for 60 minutes")."""
 
 Status = Literal["new", "open", "pending", "hold", "solved", "closed"]
 Role = Literal["end-user", "agent", "admin"]
@@ -117,6 +119,10 @@ class Attachment(BaseModel):
     file_name: str
     content_type: str
     size: int
+    content_token: str = ""
+    """The secret part of `content_url` (not the upload token, as in Zendesk)."""
+    uploaded_at: float = 0.0
+    """When it was uploaded: its upload token is good for `UPLOAD_TOKEN_SECONDS` after that."""
 
 
 class Comment(BaseModel):
@@ -187,7 +193,10 @@ class IdempotentCreate(BaseModel):
 class ZendeskData(BaseModel):
     users: dict[int, User]
     tickets: dict[int, Ticket] = {}
-    uploads: dict[str, Attachment] = {}
+    uploads: dict[str, list[Attachment]] = {}
+    """Upload sets by token: `POST /api/v2/uploads?token=` adds a file to an existing set."""
+    files: dict[int, str] = {}
+    """Each attachment's bytes (base64), served at its authenticated `content_url`."""
     idempotency: dict[str, IdempotentCreate] = {}
     ticket_events: list[TicketEvent] = []
     next_ids: dict[str, int] = {

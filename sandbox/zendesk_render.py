@@ -86,13 +86,17 @@ def comment_html(body: str) -> str:
     return f'<div class="zd-comment" dir="auto">{paragraphs.replace(chr(10), "<br>")}</div>'
 
 
-def attachment_json(attachment: Attachment, base_url: str) -> dict[str, Any]:
-    token = attachment.token
+def attachment_json(
+    attachment: Attachment, base_url: str, files_base: str | None = None
+) -> dict[str, Any]:
+    """`files_base` is the host the caller used: `content_url` is fetched from there."""
+    token = attachment.content_token or attachment.token
+    content_url = f"{files_base or base_url}/attachments/token/{token}/?name={attachment.file_name}"
     return {
         "url": f"{base_url}/api/v2/attachments/{attachment.id}.json",
         "id": attachment.id,
         "file_name": attachment.file_name,
-        "content_url": f"{base_url}/attachments/token/{token}/?name={attachment.file_name}",
+        "content_url": content_url,
         "content_type": attachment.content_type,
         "size": attachment.size,
         "inline": False,
@@ -103,7 +107,7 @@ def attachment_json(attachment: Attachment, base_url: str) -> dict[str, Any]:
     }
 
 
-def comment_json(comment: Comment, base_url: str) -> dict[str, Any]:
+def comment_json(comment: Comment, base_url: str, files_base: str | None = None) -> dict[str, Any]:
     return {
         "id": comment.id,
         "type": "Comment",
@@ -112,7 +116,7 @@ def comment_json(comment: Comment, base_url: str) -> dict[str, Any]:
         "html_body": comment.html_body,
         "plain_body": comment.body,
         "public": comment.public,
-        "attachments": [attachment_json(a, base_url) for a in comment.attachments],
+        "attachments": [attachment_json(a, base_url, files_base) for a in comment.attachments],
         "audit_id": comment.audit_id,
         "via": API_VIA,
         "created_at": iso(comment.created_at),

@@ -14,7 +14,6 @@ import hashlib
 import html
 import json
 import re
-import secrets
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +36,6 @@ from sandbox.zendesk_limits import ZendeskLimits
 from sandbox.zendesk_model import (
     API_USER_ID,
     DEFAULT_BRAND_ID,
-    Attachment,
     Comment,
     CommentInput,
     IdempotentCreate,
@@ -173,7 +171,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         first = given.comment or CommentInput(body=given.description)
         if not (first.body or first.html_body):
             raise record_invalid("description", "Description: cannot be blank")
-        check_comment(self.data, first)
+        check_comment(self.data, first, self.clock())
         brand_id = check_brand(given.brand_id or DEFAULT_BRAND_ID)
         check_assignment(self.data, given.group_id, given.assignee_id)
         requester_id = zendesk_users.requester_id(self.data, given, self.now())
@@ -236,7 +234,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         if given_comment is not None and not (given_comment.body or given_comment.html_body):
             given_comment = None
         if given_comment is not None:
-            check_comment(self.data, given_comment)
+            check_comment(self.data, given_comment, now)
         check_assignment(self.data, given.group_id, given.assignee_id)
         brand_id = ticket.brand_id if given.brand_id is None else check_brand(given.brand_id)
         before = zendesk_events.audited(ticket)
@@ -360,7 +358,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
             body=body,
             html_body=html_body,
             public=given.public,
-            attachments=[self.data.uploads[token] for token in given.uploads],
+            attachments=[a for token in given.uploads for a in self.data.uploads[token]],
             created_at=now,
             metadata=metadata,
         )
@@ -371,18 +369,6 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         user, created = zendesk_users.create_or_update_user(self.data, given, self.now())
         self.save()
         return user, created
-
-    def upload(self, file_name: str, content_type: str, size: int) -> Attachment:
-        attachment = Attachment(
-            id=self.data.new_id("attachment"),
-            token=secrets.token_hex(12),
-            file_name=file_name,
-            content_type=content_type,
-            size=size,
-        )
-        self.data.uploads[attachment.token] = attachment
-        self.save()
-        return attachment
 
     # Webhooks
 

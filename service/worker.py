@@ -25,7 +25,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 import migrations
+from activities.agent_media import AgentMediaActivities
 from activities.customers import CustomerActivities
+from activities.media import MediaActivities
 from activities.metrics import MetricsActivities
 from activities.reconcile import ReconcileActivities
 from activities.records import RecordActivities
@@ -33,11 +35,13 @@ from activities.sms import SmsActivities
 from activities.zendesk import ZendeskActivities
 from clients.klaviyo import KlaviyoClient
 from clients.twilio import TwilioClient
+from clients.twilio_media import TwilioMediaClient
 from clients.zendesk import ZendeskClient
 from clients.zendesk_budget import Budget, SharedBudgets
 from clients.zendesk_oauth import zendesk_authorization
 from core import temporal
 from core.db import make_engine
+from core.media_urls import MediaUrls
 from core.queues import zendesk_update_queue
 from core.settings import Settings
 from core.telemetry import ZENDESK_BUDGET, ZENDESK_UPDATE_BUDGET
@@ -84,6 +88,15 @@ def build_workers(
         account_sid=settings.twilio_account_sid,
         auth_token=_secret(settings.twilio_auth_token, "TWILIO_AUTH_TOKEN"),
     )
+    media = MediaActivities(
+        TwilioMediaClient(
+            http,
+            base_url=settings.twilio_base_url,
+            account_sid=settings.twilio_account_sid,
+            auth_token=_secret(settings.twilio_auth_token, "TWILIO_AUTH_TOKEN"),
+        ),
+        zendesk,
+    )
     klaviyo = KlaviyoClient(
         http,
         base_url=settings.klaviyo_base_url,
@@ -93,11 +106,20 @@ def build_workers(
     customers = CustomerActivities(
         klaviyo, engine, profile_ttl=timedelta(seconds=settings.klaviyo_profile_cache_seconds)
     )
+    signer = None
+    if settings.media_url_secret is not None:
+        signer = MediaUrls(
+            base_url=settings.public_base_url,
+            secret=settings.media_url_secret.get_secret_value(),
+            ttl_seconds=settings.media_url_ttl_seconds,
+        )
     sms = SmsActivities(
         twilio,
         engine,
         status_callback_url=settings.public_base_url.rstrip("/") + "/webhooks/sms/status",
+        media_urls=signer,
     )
+    agent_media = AgentMediaActivities(zendesk, can_sign=signer is not None)
     zendesk_activities = ZendeskActivities(zendesk, engine)
     records = RecordActivities(engine)
     metrics = MetricsActivities(zendesk, klaviyo, zendesk_url=settings.zendesk_url)
@@ -133,6 +155,9 @@ def build_workers(
             zendesk_activities.get_ticket_status,
             zendesk_activities.recall_latest_ticket,
             zendesk_activities.transition_ticket,
+            # Uploads count against the Zendesk budget: one request per media item.
+            media.upload_inbound_media,
+            agent_media.agent_attachments,
             metrics.read_ticket,
             metrics.snapshot_ticket,
             reconcile.reconcile_zendesk,

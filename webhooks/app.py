@@ -1,4 +1,4 @@
-"""The webhook server: `uvicorn webhooks.app:app`.
+"""The webhook server's app; deployed as `uvicorn webapp:app` (which adds the media source).
 
 Receivers are thin: check the signature, parse, hand the event to its workflow through the
 intake door (Temporal, or the intake journal when Temporal is slow), and answer 2xx only once
@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -37,9 +37,16 @@ from intake import journal
 from intake.door import Door
 from intake.forwarder import Forwarder
 from webhooks import codec, outbound, sms, zendesk
+from webhooks import media as media_route
 from webhooks.context import Receiver
+from webhooks.media import MediaSource
 
 READY_TIMEOUT_SECONDS = 3.0
+
+
+#: Builds what serves agents' pictures (B11) for the process's settings; the entry point
+#: (`webapp.py`) provides it, since receivers never talk to Zendesk themselves.
+MediaFactory = Callable[[Settings], AbstractAsyncContextManager[MediaSource]]
 
 
 def create_app(
@@ -47,13 +54,15 @@ def create_app(
     *,
     temporal: Client | None = None,
     engine: Engine | None = None,
+    media: MediaFactory | None = None,
 ) -> FastAPI:
     """Build the app; tests and the dev stack pass their own client and engine."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = settings or get_settings()
-        if settings is None:  # deployed (`uvicorn webhooks.app:app`), not inside a test or stack
+        exits = contextlib.AsyncExitStack()
+        if settings is None:  # deployed (`uvicorn webapp:app`), not inside a test or stack
             configure_logging(config.log_level)
         database = engine
         if database is None:
@@ -61,6 +70,8 @@ def create_app(
             migrations.require_head(database)
         client = temporal or await connect(config)
         door = Door(client, database, config)
+        media_source = await exits.enter_async_context(media(config)) if media else None
+        app.state.media = media_source
         watch_intake(database)
         ZENDESK_BUDGET.set(config.zendesk_requests_per_minute)
         ZENDESK_UPDATE_BUDGET.set(config.zendesk_update_requests_per_minute)
@@ -75,9 +86,12 @@ def create_app(
             forwarding.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await forwarding
+            await exits.aclose()
 
     app = FastAPI(title="smsdesk webhooks", lifespan=lifespan)
+    app.state.media = None
     app.include_router(sms.router)
+    app.include_router(media_route.router)
     app.include_router(zendesk.router)
     app.include_router(outbound.router)
     app.include_router(codec.router)

@@ -21,6 +21,8 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 #: Only final outcomes reach the conversation; `queued`/`sent` are just logged by the provider.
 FINAL_STATUSES = {"delivered", "undelivered", "failed"}
 SMS_SYNC_OFF = "SMS_SYNC_ENABLED is off: texts are not synced to Zendesk"
+#: Twilio's limit of media items on one message.
+MAX_MEDIA = 10
 
 
 async def signed_form(
@@ -69,12 +71,15 @@ async def inbound(
         media_count = int(form.get("NumMedia") or 0)
     except ValueError:
         raise HTTPException(422, "NumMedia: not a whole number") from None
+    # Twilio sends at most 10 items; more would be a forged or broken form.
+    present = [i for i in range(min(media_count, MAX_MEDIA)) if form.get(f"MediaUrl{i}")]
     text = InboundSms(
         message_sid=sid,
         customer_phone=customer,
         sender_number=sender,
         body=form.get("Body", ""),
-        media_urls=[form[f"MediaUrl{i}"] for i in range(media_count) if form.get(f"MediaUrl{i}")],
+        media_urls=[form[f"MediaUrl{i}"] for i in present],
+        media_types=[form.get(f"MediaContentType{i}", "") for i in present],
         received_at=datetime.now(UTC),
     )
     await context.signal_conversation(sender_number=sender, customer_phone=customer, event=text)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.agent_media import AgentMediaActivities, AgentMediaInput, AgentMediaResult
     from activities.customers import CustomerActivities, CustomerInput
     from activities.sms import DeliveryInput, SendSmsInput, SmsActivities
     from activities.zendesk import AgentInput, ZendeskActivities
     from core.messages import AgentComment, DeliveryStatus
     from core.split import MAX_BODY_CHARS, provider_length, split_body
     from workflows.tickets import ConversationPart
-    from workflows.versions import LOCAL_READS, SPLIT_LONG_REPLIES
+    from workflows.versions import AGENT_MEDIA, LOCAL_READS, SPLIT_LONG_REPLIES
 
 UNDELIVERED = ("failed", "undelivered")
 
@@ -53,6 +54,7 @@ class AgentReplies(ConversationPart):
         # Asked only of long replies, so the histories of all others stay as they were.
         if provider_length(comment.body) > MAX_BODY_CHARS and workflow.patched(SPLIT_LONG_REPLIES):
             parts = split_body(comment.body)
+        media = await self._media(comment)
         sent_parts = 0
         for number, part in enumerate(parts, start=1):
             sent = await self._calls.run(
@@ -66,6 +68,8 @@ class AgentReplies(ConversationPart):
                     kind="agent_reply",
                     ticket_id=comment.ticket_id,
                     agent_id=comment.author_id,
+                    # The pictures go with the first part: the customer sees them at once.
+                    media_attachment_ids=media.attachment_ids if number == 1 else [],
                 ),
             )
             if not sent.sent:
@@ -75,6 +79,21 @@ class AgentReplies(ConversationPart):
             sent_parts = number
         if sent_parts:  # the whole reply or its first parts: one reply to the customer
             self._state.replies_sent += 1
+        if media.refused:
+            listed = "\n".join(f"- {why}" for why in media.refused)
+            body = f"These attachments of the reply were not texted to the customer:\n{listed}"
+            await self._note(comment, body, "media")
+
+    async def _media(self, comment: AgentComment) -> AgentMediaResult:
+        """The reply's attachments to text as MMS, and those that cannot be (B11). Runs
+        before the first part is sent, so a retried send carries the same pictures."""
+        if not workflow.patched(AGENT_MEDIA):
+            return AgentMediaResult()
+        found: AgentMediaResult = await self._calls.zendesk(
+            AgentMediaActivities.agent_attachments,
+            AgentMediaInput(ticket_id=comment.ticket_id, comment_id=comment.comment_id),
+        )
+        return found
 
     async def _not_sent(self, comment: AgentComment, why: str, code: str) -> None:
         await self._note(comment, f"This reply was not sent to the customer by SMS: {why}.", code)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.customers import (
@@ -20,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerContext,
         TriageInput,
     )
+    from activities.media import MediaActivities, MediaUploadResult
     from activities.records import AttributionInput, OutboundRecordInput, RecordActivities
     from activities.sms import SendSmsInput, SmsActivities
     from activities.zendesk import (
@@ -32,8 +34,16 @@ with workflow.unsafe.imports_passed_through():
     from core.conversation import AttributionWindow
     from core.messages import InboundSms, OutboundSms
     from core.rules import Disposition, TicketAction, attributable, classify_keyword, ticket_action
+    from workflows.inbound_media import (
+        UPLOAD_ROUNDS,
+        plain_texts,
+        texts_with_media,
+        upload_input,
+        uploads_expired,
+        without_uploads,
+    )
     from workflows.tickets import ConversationPart
-    from workflows.versions import LOCAL_READS
+    from workflows.versions import INBOUND_MEDIA, LOCAL_READS
 
 ATTRIBUTED_TAG = "sms_attributed"
 
@@ -74,12 +84,36 @@ class CustomerTexts(ConversationPart):
             await self._attribute(for_ticket)
 
     async def _write_to_ticket(self, burst: list[InboundSms], customer: CustomerContext) -> None:
-        state = self._state
-        texts = [
-            CustomerText(message_sid=t.message_sid, body=t.body, media_count=len(t.media_urls))
-            for t in burst
-        ]
+        texts = plain_texts(burst)
+        # Asked only of bursts with media, so the histories of all others stay as they were.
+        if not any(t.media_urls for t in burst) or not workflow.patched(INBOUND_MEDIA):
+            await self._write(texts, burst, await self._requester(customer))
+            return
+        texts = texts_with_media(burst, await self._upload_media(burst))
         requester_id = await self._requester(customer)
+        for round_ in range(1, UPLOAD_ROUNDS + 1):
+            try:
+                await self._write(texts, burst, requester_id)
+                return
+            except ActivityError as exc:
+                if not uploads_expired(exc):
+                    raise
+            # The write outlived its upload tokens (Zendesk was out for about an hour).
+            if round_ + 1 < UPLOAD_ROUNDS:
+                texts = texts_with_media(burst, await self._upload_media(burst))
+            else:
+                texts = without_uploads(burst)
+
+    async def _upload_media(self, burst: list[InboundSms]) -> MediaUploadResult:
+        uploaded: MediaUploadResult = await self._calls.zendesk(
+            MediaActivities.upload_inbound_media, upload_input(burst)
+        )
+        return uploaded
+
+    async def _write(
+        self, texts: list[CustomerText], burst: list[InboundSms], requester_id: int
+    ) -> None:
+        state = self._state
         action = ticket_action(state.ticket_status if state.ticket_id else None)
         if state.ticket_id is not None and action is not TicketAction.FOLLOW_UP:
             self._tickets.record_update()

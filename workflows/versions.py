@@ -14,3 +14,7 @@ SKIP_UNCHANGED_SEARCH_ATTRIBUTES = "skip-unchanged-search-attributes-1"
 RECALL_ONLY_A_KNOWN_TICKET = "recall-only-a-known-ticket-1"
 #: An agent reply over the SMS provider's 1,600-character limit is texted in parts (B12).
 SPLIT_LONG_REPLIES = "split-long-replies-1"
+#: A customer's MMS media are uploaded to Zendesk and attached to the text's comment (B7).
+INBOUND_MEDIA = "inbound-media-1"
+#: An agent reply's pictures are looked up and texted with it as MMS (B11).
+AGENT_MEDIA = "agent-media-1"

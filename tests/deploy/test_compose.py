@@ -821,7 +821,7 @@ def test_dockerfile_cmd_and_compose_commands_name_files_in_the_repo(
         command = _tokens(services[name].get("command"))
         _assert_command_targets_exist(command, f"{name}.command")
     webhooks = _tokens(services["webhooks"]["command"])
-    assert "webhooks.app:app" in webhooks and "--proxy-headers" in webhooks
+    assert "webapp:app" in webhooks and "--proxy-headers" in webhooks
     assert webhooks[webhooks.index("--port") + 1] == "8000"
     assert webhooks[webhooks.index("--host") + 1] == "0.0.0.0"
 

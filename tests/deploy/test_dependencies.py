@@ -59,9 +59,7 @@ sys.meta_path.insert(0, Absent())
 
 def test_the_production_processes_import_without_the_extras(tmp_path: Path) -> None:
     (tmp_path / "sitecustomize.py").write_text(BLOCK_DEV_PACKAGES)
-    code = (
-        "import worker, webhooks.app, migrations, core.telemetry, starter, cli.migrate; print('ok')"
-    )
+    code = "import worker, webapp, webhooks.app, migrations, core.telemetry, starter, cli.migrate; print('ok')"
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,

@@ -72,6 +72,27 @@ async def test_a_text_whose_webhook_was_dropped_is_ticketed_once(stack: Stack) -
     assert sum("Lost text" in c["body"] for c in only["comments"]) == 1
 
 
+async def test_a_picture_whose_webhook_was_dropped_is_attached_by_the_reconciler(
+    stack: Stack,
+) -> None:
+    customer = await stack.new_customer()
+    await stack.configure("twilio", drop_next=1)
+    sid = await stack.mms(customer, "Lost photo", [("image/gif", b"GIF89a lost")])
+    await stack.http.post(stack.url("twilio", "/_sandbox/flush"))
+    assert await stack.tickets_of(customer) == []
+
+    report = await stack.reconcile()
+    assert report.sms.texts == [sid]
+    await first_ticket(stack, customer)
+    await stack.settled(customer)
+    [ticket] = await stack.tickets_of(customer)
+    [comment] = ticket["comments"]
+    assert comment["body"] == "Lost photo"
+    assert [(a["file_name"], a["content_type"]) for a in comment["attachments"]] == [
+        (f"{sid}-1.gif", "image/gif")
+    ]
+
+
 async def test_a_missed_status_change_and_opened_ticket_are_repaired(stack: Stack) -> None:
     customer = await stack.new_customer()
     await stack.configure("zendesk", drop_next=2)  # ticket.created and its first comment

@@ -170,10 +170,13 @@ async def test_zendesk_saying_closed_wins_over_what_the_conversation_remembers(
 
 
 async def test_media_is_noted_rather_than_lost(stack: Stack) -> None:
+    """Media that cannot be attached (B7: the provider no longer has it) are named instead."""
     customer = await stack.new_customer()
-    await stack.text(customer, "See the photo", media=("https://media.example/p1.jpg",))
+    account = stack.settings.twilio_account_sid
+    gone = stack.url("twilio", f"/2010-04-01/Accounts/{account}/Messages/MMx/Media/MEx")
+    await stack.text(customer, "See the photo", media=(gone,))
     ticket = await first_ticket(stack, customer)
-    assert "not shown in Zendesk" in ticket["comments"][0]["body"]
+    assert "sent with this text but not attached here" in ticket["comments"][0]["body"]
 
 
 async def test_every_text_is_logged_with_its_segments(stack: Stack, engine: Engine) -> None:

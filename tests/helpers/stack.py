@@ -8,6 +8,7 @@ apart by fresh customer numbers, since the Temporal server is shared.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -39,6 +40,7 @@ from devstack.sandboxes import (
     with_sandboxes,
 )
 from intake import journal
+from service.media import zendesk_media
 from service.worker import build_workers, run_workers
 from webhooks.app import create_app
 from webhooks.signatures import smsdesk_signature, twilio_signature
@@ -126,6 +128,27 @@ class Stack:
         )
         return await self.http.post(url, data=form, headers={"X-Twilio-Signature": sig})
 
+    async def mms(self, customer: str, body: str, media: list[tuple[str, bytes]]) -> str:
+        """The customer sends pictures through the SMS provider sandbox, which keeps them
+        behind the account's credentials and posts the signed webhook; returns the sid."""
+        items = [
+            {"content_type": kind, "content_base64": base64.b64encode(content).decode()}
+            for kind, content in media
+        ]
+        response = await self.http.post(
+            self.url("twilio", "/_sandbox/inbound"),
+            json={"from": customer, "to": ACCOUNT_NUMBER, "body": body, "media": items},
+        )
+        response.raise_for_status()
+        sid: str = response.json()["sid"]
+        return sid
+
+    async def requests_to(self, service: str) -> dict[str, int]:
+        """How many requests each route of a sandbox has answered (`"POST /api/v2/uploads"`)."""
+        response = await self.http.get(self.url(service, "/_sandbox/stats"))
+        counts: dict[str, int] = response.json()["requests"]
+        return counts
+
     async def delivery_report(self, message: dict[str, Any], status: str) -> httpx.Response:
         """Post the signed status callback the SMS provider sends for one of the texts in
         `texts_to` (to its own callback address, as the sandbox does when webhooks are on)."""
@@ -184,10 +207,25 @@ class Stack:
         public: bool = True,
         author_id: int = AGENT_ID,
         status: str | None = None,
+        files: list[tuple[str, str, bytes]] = [],  # noqa: B006 (never mutated)
     ) -> httpx.Response:
-        ticket: dict[str, Any] = {
-            "comment": {"body": body, "public": public, "author_id": author_id}
-        }
+        """An agent comments in Zendesk, attaching `files` (name, type, bytes) as the agent
+        UI does: each uploaded first, the tokens on the comment."""
+        comment: dict[str, Any] = {"body": body, "public": public, "author_id": author_id}
+        tokens = []
+        for name, kind, content in files:
+            uploaded = await self.zendesk(
+                "POST",
+                "/api/v2/uploads",
+                params={"filename": name},
+                content=content,
+                headers={"Content-Type": kind},
+            )
+            uploaded.raise_for_status()
+            tokens.append(uploaded.json()["upload"]["token"])
+        if tokens:
+            comment["uploads"] = tokens
+        ticket: dict[str, Any] = {"comment": comment}
         if status:
             ticket["status"] = status
         return await self.zendesk("PUT", f"/api/v2/tickets/{ticket_id}", json={"ticket": ticket})
@@ -199,7 +237,7 @@ class Stack:
         response.raise_for_status()
 
     async def zendesk(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {ZENDESK_TOKEN}"}
+        headers = {"Authorization": f"Bearer {ZENDESK_TOKEN}", **kwargs.pop("headers", {})}
         return await self.http.request(method, self.url("zendesk", path), headers=headers, **kwargs)
 
     async def configure(self, service: str, **config: Any) -> None:
@@ -316,7 +354,7 @@ async def running_stack(
     """Sandboxes and webhooks on free loopback ports, and a worker on fresh task queues.
 
     Without `serve_webhooks` the webhook port stays free for a drill's own webhook process
-    (`uvicorn webhooks.app:app`, which it can kill and restart)."""
+    (`uvicorn webapp:app`, which it can kill and restart)."""
     ports = SandboxPorts(zendesk=reserve_port(), twilio=reserve_port(), klaviyo=reserve_port())
     webhook_port = reserve_port()
     if not serve_webhooks:
@@ -339,7 +377,10 @@ async def running_stack(
     async with (
         httpx.AsyncClient(timeout=10) as http,
         serve_sandboxes(sandboxes, ports),
-        serve_app(create_app(settings, temporal=client, engine=engine), webhook_port)
+        serve_app(
+            create_app(settings, temporal=client, engine=engine, media=zendesk_media),
+            webhook_port,
+        )
         if serve_webhooks
         else contextlib.nullcontext(),
     ):

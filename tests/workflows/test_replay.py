@@ -85,6 +85,35 @@ async def _long_reply(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory
     return await _completed(stack, env, customer)
 
 
+async def _picture_on_an_open_ticket(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory:
+    """A picture texted on the open ticket: only noted before INBOUND_MEDIA, uploaded and
+    attached to its comment after (B7); then the same end."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "Where is my order?")
+    ticket = await first_ticket(stack, customer)
+    await stack.settled(customer)
+    await stack.mms(customer, "The box arrived dented", [("image/jpeg", b"\xff\xd8 a jpeg")])
+    await stack.settled(customer)
+    await stack.agent_reply(ticket["id"], "Sorry! A new one ships today", status="solved")
+    await eventually(lambda: stack.texts_to(customer))
+    await stack.settled(customer)
+    return await _completed(stack, env, customer)
+
+
+async def _reply_with_pictures(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory:
+    """An agent reply with a picture and a PDF: the picture texted as MMS, the PDF noted
+    (B11, after AGENT_MEDIA); then the same end."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "Where is my order?")
+    ticket = await first_ticket(stack, customer)
+    await stack.settled(customer)
+    files = [("map.png", "image/png", b"\x89PNG a map"), ("bill.pdf", "application/pdf", b"%PDF")]
+    await stack.agent_reply(ticket["id"], "Pick it up here", status="solved", files=files)
+    await eventually(lambda: stack.texts_to(customer))
+    await stack.settled(customer)
+    return await _completed(stack, env, customer)
+
+
 async def _completed(stack: Stack, env: WorkflowEnvironment, customer: str) -> WorkflowHistory:
     handle = stack.conversation(customer)
     await env.sleep(25 * 3600)
@@ -105,6 +134,12 @@ SCENARIOS = {
     "conversation_long_reply_refused": _long_reply,
     # After SPLIT_LONG_REPLIES: the same reply texted as 3 parts, one activity each.
     "conversation_long_reply_in_parts": _long_reply,
+    # Before INBOUND_MEDIA: the picture is only mentioned in the comment.
+    "conversation_picture_noted": _picture_on_an_open_ticket,
+    # After INBOUND_MEDIA: one upload activity, then the comment with its token (B7).
+    "conversation_picture_attached": _picture_on_an_open_ticket,
+    # After AGENT_MEDIA: each reply's attachments are read; a picture texted, a PDF noted.
+    "conversation_reply_with_pictures": _reply_with_pictures,
 }
 
 
