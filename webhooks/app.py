@@ -177,5 +177,3 @@ def watch_intake(engine: Engine) -> None:
     INTAKE_BACKLOG.set_function(events)
     INTAKE_OLDEST.set_function(oldest_age)
 
-
-app = create_app()
