@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 import migrations
@@ -158,9 +160,26 @@ def _select_one(engine: Engine) -> None:
 
 
 def watch_intake(engine: Engine) -> None:
-    """The journal's backlog, read when Prometheus scrapes (one query each), not polled."""
-    INTAKE_BACKLOG.set_function(lambda: journal.backlog(engine).events)
-    INTAKE_OLDEST.set_function(lambda: journal.backlog(engine).oldest_age_seconds() or 0.0)
+    """The journal's backlog, read when Prometheus scrapes (one query each), not polled.
 
+    With the database away the two gauges read NaN ("unknown"): the scrape itself, and every
+    other series in it, must not fail with them.
+    """
 
-app = create_app()
+    def backlog() -> journal.Backlog | None:
+        try:
+            return journal.backlog(engine)
+        except SQLAlchemyError:
+            return None
+
+    def events() -> float:
+        found = backlog()
+        return math.nan if found is None else found.events
+
+    def oldest_age() -> float:
+        found = backlog()
+        return math.nan if found is None else found.oldest_age_seconds() or 0.0
+
+    INTAKE_BACKLOG.set_function(events)
+    INTAKE_OLDEST.set_function(oldest_age)
+

@@ -4,9 +4,12 @@ budget; /readyz says whether Temporal and the database answer; /healthz that the
 
 from __future__ import annotations
 
+import math
+
 import httpx
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -15,7 +18,7 @@ from core.settings import Settings
 from devstack.processes import binary
 from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import running_stack
-from webhooks.app import create_app
+from webhooks.app import create_app, watch_intake
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -82,3 +85,12 @@ async def test_readyz_says_which_dependency_does_not_answer(
         answer = await http.get("/readyz")
     assert answer.status_code == 503
     assert answer.json() == {"status": "not ready", "temporal": False, "database": True}
+
+
+def test_a_scrape_with_the_database_away_reads_the_backlog_as_unknown() -> None:
+    gone = create_engine("sqlite:////nonexistent-folder/smsdesk.db")
+    watch_intake(gone)
+    backlog = REGISTRY.get_sample_value("smsdesk_intake_backlog_events")
+    oldest = REGISTRY.get_sample_value("smsdesk_intake_oldest_age_seconds")
+    assert backlog is not None and math.isnan(backlog)
+    assert oldest is not None and math.isnan(oldest)
