@@ -182,4 +182,3 @@ def watch_intake(engine: Engine) -> None:
 
     INTAKE_BACKLOG.set_function(events)
     INTAKE_OLDEST.set_function(oldest_age)
-
