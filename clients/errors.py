@@ -1,6 +1,8 @@
 """Typed errors of the API clients. Callers match on type, never on message text.
 
 ApiError
+├── BudgetWait            not sent: the service's budget has no slot within reach; try again
+│                         after `retry_after` seconds
 ├── TransportFailure      no HTTP answer (connect error, timeout): the outcome is unknown
 └── HttpStatusError       the service answered with an error status
     ├── RetryableStatus   408, 409, 429, 5xx: worth trying again
@@ -28,6 +30,15 @@ class ApiError(Exception):
         self.service = service
 
 
+class BudgetWait(ApiError):
+    """The request was never sent: its budget is spoken for longer than one attempt may wait."""
+
+    def __init__(self, service: str, budget: str, retry_after: float) -> None:
+        super().__init__(service, f"the {budget} budget is spoken for {retry_after:.1f} s ahead")
+        self.budget = budget
+        self.retry_after = retry_after
+
+
 class TransportFailure(ApiError):
     """The request may or may not have reached the service."""
 
@@ -36,6 +47,7 @@ class HttpStatusError(ApiError):
     def __init__(self, service: str, response: httpx.Response) -> None:
         self.status_code = response.status_code
         self.body = response.text[:2000]
+        self.headers = response.headers
         super().__init__(
             service,
             f"{response.request.method} {response.request.url.path} "

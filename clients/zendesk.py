@@ -1,7 +1,8 @@
 """Zendesk Support API client (the parts smsdesk uses), typed and retry-free.
 
 Retries belong to Temporal: this client sends each request once and reports failures as the
-typed errors of `clients.errors`.
+typed errors of `clients.errors`. Every request goes through its `Budgets` (B14): the only
+door to Zendesk is also where its rate limits are kept (`clients.zendesk_budget`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from clients.errors import TransportFailure, Unauthorized, raise_for_status, send
+from clients.errors import (
+    HttpStatusError,
+    RateLimited,
+    TransportFailure,
+    Unauthorized,
+    parse_retry_after,
+    raise_for_status,
+    send,
+)
+from clients.zendesk_budget import Budgets, Unmetered, budgets_for
 from clients.zendesk_events import TicketEventPage
 
 SERVICE = "zendesk"
@@ -183,13 +193,19 @@ class ZendeskClient:
     """
 
     def __init__(
-        self, http: httpx.AsyncClient, *, base_url: str, authorization: str | Authorization
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        authorization: str | Authorization,
+        budgets: Budgets | None = None,
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
         self._auth = (
             StaticAuthorization(authorization) if isinstance(authorization, str) else authorization
         )
+        self._budgets: Budgets = budgets or Unmetered()
         self._headers = {"Accept": "application/json"}
 
     async def _call(
@@ -214,13 +230,28 @@ class ZendeskClient:
 
         sent = await self._auth.header()
         try:
-            return await send(SERVICE, self._http, request(sent))
+            return await self._metered(request(sent))
         except Unauthorized as exc:
             # A 401 was not processed, so sending again is safe; a 403 (scope) is final.
             fresh = await self._auth.renew(sent) if exc.status_code == 401 else None
             if fresh is None:
                 raise
-        return await send(SERVICE, self._http, request(fresh))
+        return await self._metered(request(fresh))
+
+    async def _metered(self, request: httpx.Request) -> httpx.Response:
+        """Send once the request's budgets allow it, and tell them what Zendesk answered."""
+        budgets = budgets_for(request.method, request.url.path)
+        await self._budgets.acquire(budgets)
+        try:
+            response = await send(SERVICE, self._http, request)
+        except HttpStatusError as exc:
+            refused_for = None
+            if isinstance(exc, RateLimited):
+                refused_for = exc.retry_after if exc.retry_after is not None else 0.0
+            await self._budgets.settle(budgets, exc.headers, refused_for=refused_for)
+            raise
+        await self._budgets.settle(budgets, response.headers, refused_for=None)
+        return response
 
     async def me(self) -> ZendeskUser:
         response = await self._call("GET", "/api/v2/users/me")
@@ -312,11 +343,19 @@ class ZendeskClient:
         own = urlsplit(content_url).netloc == urlsplit(self._base).netloc
         headers = {"Authorization": await self._auth.header()} if own else {}
         request = self._http.build_request("GET", content_url, headers=headers)
+        # A request to the account's own host spends its budget like any other (B14).
+        budgets = budgets_for("GET", request.url.path) if own else ()
+        await self._budgets.acquire(budgets)
         try:
             response = await self._http.send(request, stream=True, follow_redirects=True)
         except httpx.TransportError as exc:
             raise TransportFailure(SERVICE, f"GET {request.url.path}: {exc!r}") from exc
         try:
+            refused_for = None
+            if response.status_code == 429:
+                refused_for = parse_retry_after(response.headers.get("Retry-After")) or 0.0
+            if budgets:
+                await self._budgets.settle(budgets, response.headers, refused_for=refused_for)
             if response.is_error:
                 await response.aread()
                 raise_for_status(SERVICE, response)

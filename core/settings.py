@@ -87,7 +87,11 @@ class Settings(BaseSettings):
     zendesk_webhook_secret: SecretStr | None = None
     zendesk_sms_brand_id: int | None = None
     zendesk_metrics_brands: str = "all"
+    #: Zendesk's budgets (B14), held across every worker process: all requests (the plan's
+    #: limit, Enterprise 700), and smsdesk's share of Update Ticket's own 100 a minute per
+    #: account, the rest left to agents' saves.
     zendesk_requests_per_minute: int = Field(default=700, ge=1)
+    zendesk_update_requests_per_minute: int = Field(default=70, ge=1)
 
     # SMS provider (Twilio-compatible)
     twilio_base_url: str = "https://api.twilio.com"

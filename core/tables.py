@@ -5,6 +5,7 @@
   double as the send journal that makes SMS sends exactly-once (see `activities/sms.py`).
 - `TicketLink`: which conversation a Zendesk ticket belongs to, so Zendesk events find it.
 - `Attribution`: customer texts attributed to the campaign or flow text before them (M18).
+- `ZendeskBudget`: Zendesk's request budgets, shared by every worker process (B14).
 """
 
 from __future__ import annotations
@@ -135,3 +136,18 @@ class ReconcileCursor(SQLModel, table=True):
     source: str = Field(primary_key=True)
     position: datetime
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ZendeskBudget(SQLModel, table=True):
+    """One of Zendesk's request budgets (B5, B14), shared by every process that calls Zendesk.
+
+    Times are epoch seconds on the database's clock, so hosts whose clocks differ still agree.
+    `next_at` is the earliest moment the next request may be sent: each request takes the slot
+    it names and moves it one interval on, in a single atomic UPDATE. `paused_until` is set
+    from a 429's Retry-After or from rate-limit headers saying that others spend the account;
+    no slot is handed out before it.
+    """
+
+    name: str = Field(primary_key=True)
+    next_at: float = 0.0
+    paused_until: float = 0.0

@@ -38,6 +38,21 @@ ZENDESK_BUDGET = Gauge(
     "The account-wide Zendesk budget smsdesk keeps to (ZENDESK_REQUESTS_PER_MINUTE); compare "
     'with rate(smsdesk_api_requests_total{service="zendesk"}[1m]) * 60',
 )
+ZENDESK_UPDATE_BUDGET = Gauge(
+    "smsdesk_zendesk_update_budget_requests_per_minute",
+    "smsdesk's share of Update Ticket's own 100 a minute (ZENDESK_UPDATE_REQUESTS_PER_MINUTE)",
+)
+ZENDESK_BUDGET_PAUSES = Counter(
+    "smsdesk_zendesk_budget_pauses_total",
+    "Times a Zendesk budget was paused for every process, by budget and why: `429` (Zendesk "
+    "refused), `headers` (others are spending the account's window)",
+    ["budget", "reason"],
+)
+ZENDESK_BUDGET_WAITS = Counter(
+    "smsdesk_zendesk_budget_waits_total",
+    "Activities sent back to wait for a Zendesk budget (no slot within one attempt's reach)",
+    ["budget"],
+)
 TICKETS = Counter("smsdesk_tickets_created_total", "Tickets smsdesk created, follow-ups included")
 COMMENTS = Counter(
     "smsdesk_customer_comments_total", "Comments of customer texts added to existing tickets"

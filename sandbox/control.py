@@ -39,6 +39,11 @@ def control_router(state: SandboxState[Any]) -> APIRouter:
     async def stats() -> dict[str, Any]:
         return state.stats()
 
+    @router.get("/requests")
+    async def request_log() -> dict[str, Any]:
+        """Every API request answered: arrival time (epoch seconds), method, route, status."""
+        return {"requests": list(state.request_log)}
+
     @router.get("/spec_violations")
     async def spec_violations() -> dict[str, Any]:
         return {"spec_violations": state.spec_violations}

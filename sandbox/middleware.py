@@ -33,11 +33,14 @@ class ApiSurface:
         admit: the refusal of a request the service turns away before reading it (bad
             credentials, a missing header, an account rate limit), or None to let it in.
         error: the service's own error response for a status and a message.
+        headers: headers the service adds to every answer of a request it let through its
+            gate or refused there (Zendesk's rate-limit headers), not to injected faults.
     """
 
     spec: SpecName
     admit: Callable[[Request], Response | None]
     error: Callable[[int, str], Response]
+    headers: Callable[[Request], dict[str, str]] = lambda _: {}
 
 
 class SandboxMiddleware:
@@ -54,8 +57,13 @@ class SandboxMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        self.state.requests[f"{request.method} {_route_template(scope)}"] += 1
-        response = await self._fault(request.url.path) or self.surface.admit(request)
+        route = _route_template(scope)
+        self.state.requests[f"{request.method} {route}"] += 1
+        arrived = self.state.clock()
+        fault = await self._fault(request.url.path)
+        response = fault or self.surface.admit(request)
+        extra = {} if fault is not None else self.surface.headers(request)
+        send = self._logging(send, request, route, arrived, extra)
         if response is None:
             body = await _read_body(receive)
             if body is None:
@@ -67,6 +75,22 @@ class SandboxMiddleware:
             self.state.record_violation(request.method, request.url.path, problem)
             response = self.surface.error(400, problem)
         await response(scope, receive, send)
+
+    def _logging(
+        self, send: Send, request: Request, route: str, arrived: float, extra: dict[str, str]
+    ) -> Send:
+        """`send`, adding `extra` headers to the answer and logging it with its status."""
+        added = [(name.lower().encode(), value.encode()) for name, value in extra.items()]
+
+        async def logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *added]}
+                self.state.log_request(
+                    arrived, request.method, route, request.url.path, message["status"]
+                )
+            await send(message)
+
+        return logged
 
     async def _fault(self, path: str) -> Response | None:
         fault = self.state.faults.take(path, self.state.rng)

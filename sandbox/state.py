@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -23,6 +23,8 @@ from sandbox.faults import FaultBoard
 
 DataT = TypeVar("DataT", bound=BaseModel)
 ConfigT = TypeVar("ConfigT", bound=DeliveryConfig)
+REQUEST_LOG_SIZE = 200_000
+"""About an hour of Enterprise-plan traffic at full rate, a few tens of MB at most."""
 
 
 class SandboxState(Generic[DataT]):
@@ -36,6 +38,9 @@ class SandboxState(Generic[DataT]):
         self.rng = random.Random()
         self.faults = FaultBoard()
         self.requests: Counter[str] = Counter()
+        #: Every API request answered, oldest first (bounded), so that tests and benchmarks
+        #: can count requests per rolling minute and endpoint as the service saw them.
+        self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.spec_violations: list[dict[str, str]] = []
         self.state_file = state_file
         self._fresh = fresh
@@ -52,6 +57,11 @@ class SandboxState(Generic[DataT]):
         partial.write_text(self.data.model_dump_json())
         os.replace(partial, self.state_file)
 
+    def log_request(self, at: float, method: str, route: str, path: str, status: int) -> None:
+        self.request_log.append(
+            {"at": at, "method": method, "route": route, "path": path, "status": status}
+        )
+
     def record_violation(self, method: str, path: str, message: str) -> None:
         self.spec_violations.append({"method": method, "path": path, "message": message})
 
@@ -67,6 +77,7 @@ class SandboxState(Generic[DataT]):
         self.data = self._fresh()
         self.faults.reset()
         self.requests.clear()
+        self.request_log.clear()
         self.spec_violations.clear()
         self.save()
 

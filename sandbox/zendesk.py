@@ -97,15 +97,13 @@ def _authenticator(
             expected is None or not hmac.compare_digest(credential.encode(), expected.encode())
         ):
             return JSONResponse({"error": "Couldn't authenticate you"}, status_code=401)
-        wait = state.admit_request()
-        if wait is not None:
-            limited = ZendeskError(
-                429, "TooManyRequests", "Account rate limit exceeded", retry_after=wait
-            )
-            return limited.response()
-        return None
+        limited = state.admit_request(request.method, request.url.path)
+        return None if limited is None else limited.response()
 
-    return ApiSurface(spec="zendesk", admit=admit, error=zendesk_error)
+    def headers(request: Request) -> dict[str, str]:
+        return state.rate_limit_headers(request.method, request.url.path)
+
+    return ApiSurface(spec="zendesk", admit=admit, error=zendesk_error, headers=headers)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

@@ -83,6 +83,11 @@ class ZendeskConfig(DeliveryConfig):
 
     webhook_url: str | None = None
     requests_per_minute: int | None = Field(default=None, ge=1)
+    """The plan's limit on all API requests of the account (None: none; Enterprise is 700)."""
+    update_ticket_requests_per_minute: int | None = Field(default=100, ge=1)
+    """Update Ticket's own limit per account, on top of the plan's (Zendesk: 100)."""
+    rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+    """The rolling window both limits count over (Zendesk: a minute; tests shorten it)."""
     ticket_update_limit: int = Field(default=30, ge=1)
     ticket_update_window_seconds: float = Field(default=600.0, gt=0)
     incremental_lag_seconds: float = Field(default=60.0, ge=0)

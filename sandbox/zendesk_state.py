@@ -32,6 +32,7 @@ from sandbox.zendesk_checks import (
     check_comment,
     check_updatable,
 )
+from sandbox.zendesk_limits import ZendeskLimits
 from sandbox.zendesk_model import (
     API_USER_ID,
     DEFAULT_BRAND_ID,
@@ -45,6 +46,7 @@ from sandbox.zendesk_model import (
     UserInput,
     ZendeskConfig,
     ZendeskData,
+    ZendeskError,
     audit_metadata,
     not_found,
     record_invalid,
@@ -84,7 +86,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
     ) -> None:
         self.webhook_secret = webhook_secret
         self.base_url = f"https://{subdomain}.zendesk.com"
-        self.recent_requests = RollingWindow()
+        self.limits = ZendeskLimits()
         self.recent_exports = RollingWindow()
         """Requests to the incremental ticket event export (its own per-minute limit)."""
         super().__init__(
@@ -99,7 +101,7 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
         return int(self.clock())
 
     async def reset(self) -> None:
-        self.recent_requests.clear()
+        self.limits.clear()
         self.recent_exports.clear()
         await super().reset()
 
@@ -113,9 +115,12 @@ class ZendeskState(WebhookState[ZendeskData, ZendeskConfig]):
             raise not_found()
         return self.data.tickets[ticket_id]
 
-    def admit_request(self) -> int | None:
-        """Count one API request against `requests_per_minute`; seconds to wait if over it."""
-        return self.recent_requests.admit(self.clock(), self.config.requests_per_minute)
+    def admit_request(self, method: str, path: str) -> ZendeskError | None:
+        """Count one API request against the account's limits; the 429 if over one."""
+        return self.limits.admit(method, path, self.config, self.clock())
+
+    def rate_limit_headers(self, method: str, path: str) -> dict[str, str]:
+        return self.limits.headers(method, path, self.config, self.clock())
 
     # Tickets
 

@@ -2,9 +2,10 @@
 loop that serves them. `worker.py` runs it; the dev stack, the tests and the bench build their
 workers here too, so all of them run exactly what production runs.
 
-Two workers share one process: the main task queue runs the workflows and the SMS/customer
-activities; the Zendesk task queue runs every Zendesk call under one server-side rate limit, so
-all conversations together stay within the account's plan (B5).
+Three workers share one process: the main task queue runs the workflows and the SMS/customer
+activities; the Zendesk task queue runs the Zendesk calls, its `-updates` sibling the ticket
+updates. Zendesk's budgets (the account's and Update Ticket's, B5/B14) are kept per request in
+the product database, shared by every process.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ from clients.klaviyo import KlaviyoClient
 from clients.twilio import TwilioClient
 from clients.twilio_media import TwilioMediaClient
 from clients.zendesk import ZendeskClient
+from clients.zendesk_budget import Budget, SharedBudgets
 from clients.zendesk_oauth import zendesk_authorization
 from core import temporal
 from core.db import make_engine
 from core.media_urls import MediaUrls
+from core.queues import zendesk_update_queue
 from core.settings import Settings
-from core.telemetry import ZENDESK_BUDGET
+from core.telemetry import ZENDESK_BUDGET, ZENDESK_UPDATE_BUDGET
 from core.temporal_checks import check_temporal
 from intake.door import Door
 from workflows.conversation import SmsConversation
@@ -69,9 +72,13 @@ def build_workers(
     shutdown_grace: timedelta = SHUTDOWN_GRACE,
 ) -> list[Worker]:
     """The workers of one process, wired to real clients. Tests use this same factory."""
-    # With an OAuth client, one token provider serves every Zendesk call of the process.
+    # With an OAuth client, one token provider serves every Zendesk call of the process; the
+    # budgets live in the database, shared with every other worker process (B14).
     zendesk = ZendeskClient(
-        http, base_url=settings.zendesk_url, authorization=zendesk_authorization(settings, http)
+        http,
+        base_url=settings.zendesk_url,
+        authorization=zendesk_authorization(settings, http),
+        budgets=zendesk_budgets(settings, engine),
     )
     if settings.twilio_account_sid is None:
         raise SystemExit("TWILIO_ACCOUNT_SID is not set: see .env.example")
@@ -155,13 +162,39 @@ def build_workers(
             metrics.snapshot_ticket,
             reconcile.reconcile_zendesk,
         ],
-        # Enforced by the server across every worker process: one budget per Zendesk account.
-        # 5% below the plan: a few activities make more than one request (a retry that first
-        # looks for its marker, a metrics snapshot), and at exactly the plan the drills saw 429s.
-        max_task_queue_activities_per_second=settings.zendesk_requests_per_minute * 0.95 / 60,
+        # The budgets themselves are counted per request in the database (`zendesk_budgets`).
+        # This server-side limit only keeps workers from taking more Zendesk activities than
+        # the account's budget could serve (each makes at least one request), so a backlog
+        # waits on the server rather than in workers.
+        max_task_queue_activities_per_second=settings.zendesk_requests_per_minute / 60,
         graceful_shutdown_timeout=shutdown_grace,
     )
-    return [main, zendesk_worker]
+    # Ticket updates wait for the scarce update budget (70 a minute by default): a storm's
+    # backlog of them stays queued on the server, in order, rather than in workers sent back
+    # and forth by BudgetWait. The budget itself is still taken per request from the database.
+    zendesk_updates = Worker(
+        client,
+        task_queue=zendesk_update_queue(settings.zendesk_task_queue),
+        activities=[
+            zendesk_activities.add_customer_comment,
+            zendesk_activities.add_internal_note,
+            zendesk_activities.transition_ticket,
+        ],
+        max_task_queue_activities_per_second=settings.zendesk_update_requests_per_minute / 60,
+        graceful_shutdown_timeout=shutdown_grace,
+    )
+    return [main, zendesk_worker, zendesk_updates]
+
+
+def zendesk_budgets(settings: Settings, engine: Engine) -> SharedBudgets:
+    """Zendesk's two budgets (B14), kept in the product database for every process."""
+    return SharedBudgets(
+        engine,
+        per_minute={
+            Budget.ACCOUNT: settings.zendesk_requests_per_minute,
+            Budget.UPDATE: settings.zendesk_update_requests_per_minute,
+        },
+    )
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
@@ -186,6 +219,7 @@ async def serve(settings: Settings) -> None:
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port)  # the product's counters, for Prometheus
     ZENDESK_BUDGET.set(settings.zendesk_requests_per_minute)
+    ZENDESK_UPDATE_BUDGET.set(settings.zendesk_update_requests_per_minute)
     await temporal.ensure_reconcile_schedule(client, settings)
     async with http_client(settings) as http:
         workers = build_workers(client, settings, http=http, engine=engine)
@@ -194,7 +228,10 @@ async def serve(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, running.cancel)
         log.info(
-            "worker polling %s and %s", settings.temporal_task_queue, settings.zendesk_task_queue
+            "worker polling %s, %s and %s",
+            settings.temporal_task_queue,
+            settings.zendesk_task_queue,
+            zendesk_update_queue(settings.zendesk_task_queue),
         )
         with contextlib.suppress(asyncio.CancelledError):
             await running

@@ -28,7 +28,12 @@ import migrations
 from core.db import make_engine
 from core.process import configure_logging
 from core.settings import Settings, get_settings
-from core.telemetry import INTAKE_BACKLOG, INTAKE_OLDEST, ZENDESK_BUDGET
+from core.telemetry import (
+    INTAKE_BACKLOG,
+    INTAKE_OLDEST,
+    ZENDESK_BUDGET,
+    ZENDESK_UPDATE_BUDGET,
+)
 from core.temporal import connect
 from intake import journal
 from intake.door import Door
@@ -71,6 +76,7 @@ def create_app(
         app.state.media = media_source
         watch_intake(database)
         ZENDESK_BUDGET.set(config.zendesk_requests_per_minute)
+        ZENDESK_UPDATE_BUDGET.set(config.zendesk_update_requests_per_minute)
         app.state.receiver = Receiver(settings=config, temporal=client, engine=database, door=door)
         # Every webhook replica forwards the journal; claims keep them from doubling up.
         forwarder = Forwarder(door)
@@ -176,4 +182,3 @@ def watch_intake(engine: Engine) -> None:
 
     INTAKE_BACKLOG.set_function(events)
     INTAKE_OLDEST.set_function(oldest_age)
-

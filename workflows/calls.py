@@ -13,6 +13,8 @@ from typing import TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from core.queues import zendesk_update_queue
+
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 DURABLE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -55,10 +57,23 @@ class Calls:
 
     async def zendesk(self, method: ActivityMethod[Activities, Arg, Result], arg: Arg) -> Result:
         """A Zendesk activity, on the queue whose rate limit is the account's budget (B5)."""
+        return await self._on_zendesk_queue(self._zendesk_queue, method, arg)
+
+    async def zendesk_update(
+        self, method: ActivityMethod[Activities, Arg, Result], arg: Arg
+    ) -> Result:
+        """A Zendesk activity that updates a ticket (B14): on the queue whose rate limit is
+        the update budget, so a backlog of writes waits on the server, in order, while the
+        workflow gathers the texts that arrive meanwhile into the next comment."""
+        return await self._on_zendesk_queue(zendesk_update_queue(self._zendesk_queue), method, arg)
+
+    async def _on_zendesk_queue(
+        self, queue: str, method: ActivityMethod[Activities, Arg, Result], arg: Arg
+    ) -> Result:
         return await workflow.execute_activity_method(
             method,
             arg,
-            task_queue=self._zendesk_queue,
+            task_queue=queue,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=DURABLE_RETRY,
         )

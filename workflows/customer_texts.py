@@ -117,7 +117,7 @@ class CustomerTexts(ConversationPart):
         action = ticket_action(state.ticket_status if state.ticket_id else None)
         if state.ticket_id is not None and action is not TicketAction.FOLLOW_UP:
             self._tickets.record_update()
-            commented = await self._calls.zendesk(
+            commented = await self._calls.zendesk_update(
                 ZendeskActivities.add_customer_comment,
                 CustomerCommentInput(
                     ticket_id=state.ticket_id,

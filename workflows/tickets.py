@@ -93,7 +93,7 @@ class TicketKeeper:
         if ticket_id == self._state.ticket_id:
             await self.wait_for_update_slot()
             self.record_update()
-        written = await self._calls.zendesk(
+        written = await self._calls.zendesk_update(
             ZendeskActivities.add_internal_note,
             InternalNoteInput(ticket_id=ticket_id, body=body, key=key, tags=tags or []),
         )
@@ -139,7 +139,8 @@ class TicketKeeper:
             )
         # Zendesk answers with the ticket's real status, moved or (if an agent changed it
         # meanwhile) left alone; either way the conversation adopts it.
-        self.set_ticket(await self._calls.zendesk(ZendeskActivities.transition_ticket, transition))
+        moved = await self._calls.zendesk_update(ZendeskActivities.transition_ticket, transition)
+        self.set_ticket(moved)
 
 
 class ConversationPart:

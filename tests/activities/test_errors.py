@@ -67,6 +67,14 @@ def test_no_answer_at_all_is_retried() -> None:
     assert not decided.value.non_retryable and decided.value.type == "TransportFailure"
 
 
+def test_a_request_that_waited_for_its_budget_is_retried_when_a_slot_frees() -> None:
+    """Never sent (B14): retried after the wait its budget named, not the policy's backoff."""
+    with pytest.raises(ApplicationError) as decided, retry_decisions():
+        raise errors.BudgetWait("zendesk", "update", retry_after=42.0)
+    assert not decided.value.non_retryable and decided.value.type == "BudgetWait"
+    assert decided.value.next_retry_delay == timedelta(seconds=42)
+
+
 def test_other_exceptions_pass_through_untranslated() -> None:
     with pytest.raises(KeyError), retry_decisions():
         raise KeyError("a bug is not an API error")

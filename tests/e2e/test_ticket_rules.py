@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from core import db
 from core.conversation import conversation_id
+from core.queues import zendesk_update_queue
 from devstack.sandboxes import SMS_BRAND_ID
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
 
@@ -78,6 +79,18 @@ async def test_texts_on_an_open_ticket_become_customer_comments(stack: Stack) ->
     bodies = public_bodies(tickets[0])
     assert len(bodies) == 2 and bodies[1].startswith("Are you there?")
     assert tickets[0]["comments"][1]["author_id"] == ticket["requester_id"]
+    # The comment was an Update Ticket: it ran on the queue whose rate limit is the update
+    # budget (B14); the create and the requester on the account's.
+    history = await stack.conversation(customer).fetch_history()
+    queues = {
+        e.activity_task_scheduled_event_attributes.activity_type.name: (
+            e.activity_task_scheduled_event_attributes.task_queue.name
+        )
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
+    assert queues["add_customer_comment"] == zendesk_update_queue(stack.settings.zendesk_task_queue)
+    assert queues["open_ticket"] == stack.settings.zendesk_task_queue
 
 
 async def test_pending_and_solved_tickets_reopen_with_the_comment(stack: Stack) -> None:

@@ -366,8 +366,11 @@ async def running_stack(
         temporal_task_queue=queue,
         zendesk_task_queue=f"{queue}-zendesk",
         public_base_url=f"http://127.0.0.1:{webhook_port}",
-        zendesk_requests_per_minute=60_000,
-        **overrides,
+        **{
+            "zendesk_requests_per_minute": 60_000,
+            "zendesk_update_requests_per_minute": 60_000,
+            **overrides,
+        },
     )
     settings = with_sandboxes(base, ports)
     sandboxes = build_sandboxes(settings, state_dir=None)

@@ -79,6 +79,7 @@ async def harness(temporal_env: WorkflowEnvironment, engine: Engine) -> AsyncIte
         twilio_account_sid="AC1",
         twilio_auth_token=SecretStr("t"),
         zendesk_requests_per_minute=60_000,
+        zendesk_update_requests_per_minute=60_000,
     )
     apis = FakeApis()
     # Ticket ids are fresh per test: the workflow ids they make live on in the shared server.

@@ -1,0 +1,114 @@
+"""The shared Zendesk budgets in the product database: atomic slot reservations and pauses.
+
+Each call is one statement, atomic on both engines without an explicit lock: PostgreSQL
+locks the row for the UPDATE and re-checks its WHERE against the committed row, SQLite runs
+one writer at a time. Time is the database's clock (epoch seconds), so every process and host
+measures slots and pauses on the same clock; callers get "now" back with each answer and
+sleep the difference.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from sqlalchemy import Engine, Float, cast, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from core.tables import ZendeskBudget
+
+
+class Reservation(NamedTuple):
+    """A slot (when the request may go) and the database's clock when it was taken."""
+
+    slot: float
+    now: float
+
+
+class Blocked(NamedTuple):
+    """No slot within reach: the first free moment and the database's clock."""
+
+    free_at: float
+    now: float
+
+
+def reserve(
+    engine: Engine, *, name: str, interval: float, tolerance: float, lead: float
+) -> Reservation | Blocked:
+    """Take the budget's next slot if it falls within `lead` seconds from now; otherwise take
+    nothing and say when the budget is free.
+
+    The slots follow the generic cell rate algorithm: `next_at` is the theoretical time of the
+    next request, which may go up to `tolerance` seconds early (a burst after a quiet spell);
+    each request moves it `interval` on.
+    """
+    now, greatest = _now(engine), _greatest(engine)
+    next_at, paused = col(ZendeskBudget.next_at), col(ZendeskBudget.paused_until)
+    start = greatest(next_at - tolerance, paused, now)
+    with engine.begin() as connection:
+        taken = connection.execute(
+            update(ZendeskBudget)
+            .where(col(ZendeskBudget.name) == name, start <= now + lead)
+            .values(next_at=greatest(next_at, start) + interval)
+            .returning(next_at, paused, now)
+        ).first()
+        if taken is not None:
+            # RETURNING shows the new `next_at`; the slot taken follows from it.
+            new_next, paused_until, clock = taken
+            slot = max(new_next - interval - tolerance, paused_until, clock)
+            return Reservation(slot=slot, now=clock)
+        row = connection.execute(
+            select(greatest(next_at - tolerance, paused), now).where(
+                col(ZendeskBudget.name) == name
+            )
+        ).first()
+    if row is None:
+        _create(engine, name)
+        return reserve(engine, name=name, interval=interval, tolerance=tolerance, lead=lead)
+    return Blocked(free_at=row[0], now=row[1])
+
+
+def pause(engine: Engine, *, name: str, seconds: float) -> None:
+    """Hand out no slot of this budget for `seconds` from now (a pause only ever extends)."""
+    _create(engine, name)
+    now, greatest = _now(engine), _greatest(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            update(ZendeskBudget)
+            .where(col(ZendeskBudget.name) == name)
+            .values(paused_until=greatest(col(ZendeskBudget.paused_until), now + seconds))
+        )
+
+
+def paused_until(engine: Engine, *, name: str) -> tuple[float, float]:
+    """Until when the budget is paused, and the database's clock now."""
+    now = _now(engine)
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(col(ZendeskBudget.paused_until), now).where(col(ZendeskBudget.name) == name)
+        ).first()
+    return (row[0], row[1]) if row is not None else (0.0, 0.0)
+
+
+def _create(engine: Engine, name: str) -> None:
+    with Session(engine) as session:
+        if session.get(ZendeskBudget, name) is not None:
+            return
+        session.add(ZendeskBudget(name=name))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # another process made it first
+
+
+def _now(engine: Engine) -> Any:
+    """The database's clock in epoch seconds: SQLite's `now` holds for one statement;
+    PostgreSQL's `clock_timestamp()` is read after a row lock was waited for, not before."""
+    if engine.dialect.name == "sqlite":
+        return cast((func.julianday("now") - literal(2440587.5)) * literal(86400.0), Float)
+    return cast(func.extract("epoch", func.clock_timestamp()), Float)
+
+
+def _greatest(engine: Engine) -> Any:
+    """SQL's largest-of-several: GREATEST, or SQLite's many-argument scalar max()."""
+    return func.max if engine.dialect.name == "sqlite" else func.greatest

@@ -1,0 +1,132 @@
+"""Zendesk writes under the shared budgets (B14), as activities meet them: a write refused by
+Update Ticket's limit, or that cannot get a slot in time, goes back to Temporal with the delay
+to wait, and lands exactly once when retried."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.zendesk import (
+    CustomerCommentInput,
+    CustomerText,
+    OpenTicketInput,
+    ZendeskActivities,
+)
+from clients.zendesk import ZendeskClient
+from clients.zendesk_budget import Budget, SharedBudgets
+from sandbox.zendesk import create_zendesk_app
+
+TOKEN = "test-token"
+
+
+@dataclasses.dataclass
+class Rig:
+    app: FastAPI
+    activities: ZendeskActivities
+    requester_id: int
+    ticket_id: int
+
+    def bodies(self) -> list[str]:
+        return [c.body for c in self.app.state.sandbox.data.tickets[self.ticket_id].comments]
+
+    def puts(self) -> int:
+        log = self.app.state.sandbox.request_log
+        return sum(1 for r in log if r["method"] == "PUT")
+
+
+def attempt(number: int) -> ActivityEnvironment:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=number)
+    return env
+
+
+async def make_rig(app: FastAPI, http: httpx.AsyncClient, engine: Engine, update: int) -> Rig:
+    budgets = SharedBudgets(engine, per_minute={Budget.ACCOUNT: 100_000, Budget.UPDATE: update})
+    zendesk = ZendeskClient(
+        http, base_url="https://acme.zendesk.com", authorization=f"Bearer {TOKEN}", budgets=budgets
+    )
+    activities = ZendeskActivities(zendesk, engine)
+    user = await zendesk.create_or_update_user(name="Ana", external_id="sms:+15551230001")
+    opened = await attempt(1).run(
+        activities.open_ticket,
+        OpenTicketInput(
+            conversation_id="sms-budget-test",
+            sender_number="+15550100001",
+            customer_phone="+15551230001",
+            requester_id=user.id,
+            texts=[CustomerText(message_sid="SM1", body="Where is my order?")],
+            context_until=datetime(2026, 1, 1, tzinfo=UTC),
+        ),
+    )
+    return Rig(app, activities, user.id, opened.ticket_id)
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_zendesk_app(oauth_token=TOKEN)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app)) as http:
+        yield app, http
+    await app.state.sandbox.aclose()
+
+
+def comment(rig: Rig, sid: str, body: str) -> CustomerCommentInput:
+    return CustomerCommentInput(
+        ticket_id=rig.ticket_id,
+        requester_id=rig.requester_id,
+        texts=[CustomerText(message_sid=sid, body=body)],
+        reopen=False,
+    )
+
+
+async def test_a_write_refused_by_update_tickets_limit_lands_once_after_retry_after(
+    sandbox: tuple[FastAPI, httpx.AsyncClient], engine: Engine
+) -> None:
+    app, http = sandbox
+    rig = await make_rig(app, http, engine, update=100_000)
+    app.state.sandbox.update_config(
+        {"update_ticket_requests_per_minute": 3, "rate_limit_window_seconds": 2}
+    )
+    await attempt(1).run(rig.activities.add_customer_comment, comment(rig, "SM2", "Hello?"))
+    for _ in range(2):  # agents spend the rest of the window, unseen by smsdesk
+        saved = await http.put(
+            f"https://acme.zendesk.com/api/v2/tickets/{rig.ticket_id}",
+            json={"ticket": {"comment": {"body": "agent note", "public": False}}},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert saved.status_code == 200
+    with pytest.raises(ApplicationError) as refused:
+        await attempt(1).run(rig.activities.add_customer_comment, comment(rig, "SM3", "Anyone?"))
+    assert refused.value.type == "RateLimited" and not refused.value.non_retryable
+    assert refused.value.next_retry_delay == timedelta(seconds=2)
+
+    # Temporal's retry: the budget stays paused for Retry-After in the meantime, for every
+    # process, so the retry's write waits for it rather than meeting a second 429.
+    await attempt(2).run(rig.activities.add_customer_comment, comment(rig, "SM3", "Anyone?"))
+    public = [body for body in rig.bodies() if body != "agent note"]
+    assert public == ["Where is my order?", "Hello?", "Anyone?"]
+    statuses = [r["status"] for r in app.state.sandbox.request_log if r["method"] == "PUT"]
+    assert statuses == [200, 200, 200, 429, 200]
+
+
+async def test_a_write_with_no_slot_in_reach_goes_back_to_temporal_unsent(
+    sandbox: tuple[FastAPI, httpx.AsyncClient], engine: Engine
+) -> None:
+    app, http = sandbox
+    rig = await make_rig(app, http, engine, update=1)  # one update a minute
+    await attempt(1).run(rig.activities.add_customer_comment, comment(rig, "SM2", "Hello?"))
+    with pytest.raises(ApplicationError) as waiting:
+        await attempt(1).run(rig.activities.add_customer_comment, comment(rig, "SM3", "Anyone?"))
+    assert waiting.value.type == "BudgetWait" and not waiting.value.non_retryable
+    delay = waiting.value.next_retry_delay
+    assert delay is not None and timedelta(seconds=45) < delay < timedelta(seconds=60)
+    assert rig.puts() == 1  # the waiting write never left
+    assert rig.bodies() == ["Where is my order?", "Hello?"]
