@@ -387,6 +387,14 @@ async def running_stack(
         stack = Stack(
             settings=settings, engine=engine, client=client, http=http, sandboxes=sandboxes
         )
+        # The product's budgets are lifted above (tests replay minutes of traffic in seconds),
+        # so Zendesk's own Update Ticket limit (100 a minute) is lifted with them: a test of
+        # the budgets sets both (tests/e2e/test_update_budget.py, tests/clients/).
+        lifted = await http.post(
+            stack.url("zendesk", "/_sandbox/config"),
+            json={"update_ticket_requests_per_minute": None},
+        )
+        lifted.raise_for_status()
         await stack.start_worker()
         try:
             yield stack
