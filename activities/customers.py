@@ -17,11 +17,11 @@ from temporalio import activity
 from activities.errors import retry_decisions
 from activities.profile_cache import ProfileCache
 from clients.klaviyo import KlaviyoClient, KlaviyoProfile
-from core import db
 from core.messages import InboundSms
 from core.rules import Disposition, KeywordClass, disposition
 from core.segments import count_segments
 from core.tables import Consent, Direction, MessageLog, SendStatus
+from infra import db
 
 #: The message-log kind of the auto-responder's texts.
 AUTO_RESPONDER_KIND = "auto_responder"

@@ -22,10 +22,10 @@ from temporalio import activity
 from activities import reconcile_cursors as cursors
 from activities.errors import retry_decisions
 from clients.twilio import TwilioClient, TwilioMessage
-from core import db
 from core.messages import InboundSms
 from core.phone import InvalidPhoneNumber, to_e164
 from core.reconcile import SideInput, SmsRepairs
+from infra import db
 from intake import journal
 from intake.door import Door
 from intake.handoff import Handoff

@@ -29,13 +29,13 @@ from activities.errors import retry_decisions
 from clients.errors import Unauthorized
 from clients.zendesk import ZendeskClient
 from clients.zendesk_events import EXPORT_LAG_SECONDS, ChildEvent, TicketEvent
-from core import db
 from core.conversation import STATE_QUERY
 from core.messages import AgentComment, ConversationEvent, TicketStatus, TicketStatusChanged
 from core.reconcile import SideInput, ZendeskRepairs
 from core.settings import Settings
 from core.tables import TicketLink
 from core.ticket_metrics import Metric, TicketMetricsInput
+from infra import db
 from intake.door import Door
 from intake.handoff import Handoff
 

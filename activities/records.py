@@ -10,10 +10,10 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
-from core import db
 from core.messages import OutboundSms
 from core.segments import count_segments
 from core.tables import Attribution, Direction, MessageLog, SendStatus
+from infra import db
 
 
 class OutboundRecordInput(BaseModel):

@@ -19,12 +19,12 @@ from temporalio import activity
 from activities.errors import retry_decisions
 from clients.errors import RejectedRequest
 from clients.twilio import OPTED_OUT_ERROR, TwilioClient, twilio_error_code
-from core import db
 from core.media_urls import MediaUrls
 from core.messages import TEXT_ID_PARAMETER
 from core.segments import count_segments
 from core.tables import Direction, MessageLog, SendStatus
 from core.telemetry import TEXTS_SENT
+from infra import db
 
 
 class SendSmsInput(BaseModel):

@@ -22,11 +22,11 @@ from activities.errors import retry_decisions
 from activities.uploads import comment_with_uploads, expired, refused_uploads, uploads_expired
 from clients.errors import RejectedRequest, Unprocessable
 from clients.zendesk import ZendeskClient, ZendeskTicket
-from core import db
 from core.markers import audit_metadata, has_legacy_marker, has_reference, legacy_marker
 from core.messages import TicketStatus
 from core.tables import MessageLog, TicketLink
 from core.telemetry import COMMENTS, TICKETS
+from infra import db
 
 SMS_TAG = "sms"
 

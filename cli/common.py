@@ -80,7 +80,7 @@ def sandboxed(settings: Settings, ports: SandboxPorts) -> Settings:
 def database(settings: Settings) -> Engine:
     """The product database, once it is sure to be at the schema this code expects."""
     import migrations  # SQLAlchemy and Alembic: only for the commands that use the database
-    from core.db import make_engine
+    from infra.db import make_engine
 
     engine = make_engine(settings.database_url)
     migrations.require_head(engine)
@@ -88,6 +88,6 @@ def database(settings: Settings) -> Engine:
 
 
 async def temporal_client(settings: Settings) -> Client:
-    from core import temporal  # the one client builder: the same data converter as the worker
+    from infra import temporal  # the one client builder: the same data converter as the worker
 
     return await temporal.connect(settings)

@@ -31,11 +31,11 @@ from cli.conversation import post_agent_comment, post_inbound_text
 from clients.errors import ApiError
 from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
-from core import db
 from core.conversation import STATE_QUERY, conversation_id
 from core.settings import Settings
 from core.tables import Direction
 from devstack.sandboxes import DEMO_PROFILES
+from infra import db
 
 DEMO_CUSTOMER = str(DEMO_PROFILES[0]["phone_number"])
 QUERY_TIMEOUT = timedelta(seconds=3)

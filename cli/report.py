@@ -28,7 +28,6 @@ from cli.common import database
 from clients.errors import ApiError, RateLimited
 from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
-from core import db
 from core.reporting import (
     GroupRow,
     Report,
@@ -38,6 +37,7 @@ from core.reporting import (
     ticket_facts,
 )
 from core.settings import Settings
+from infra import db
 
 #: The export refuses a start time in the last minute.
 EXPORT_MIN_AGE = timedelta(seconds=61)

@@ -45,8 +45,8 @@ from cli.setup_inputs import (
 )
 from cli.setup_provision import provision
 from clients.errors import ApiError
-from core.env_file import masked, read_env_file, update_env_file
 from core.settings import Settings
+from infra.env_file import masked, read_env_file, update_env_file
 
 SECRET_KEY = re.compile(r"SECRET|TOKEN|PASSWORD|API_KEY")
 

@@ -37,8 +37,8 @@ import httpx
 from sqlalchemy import Engine
 
 from clients.errors import BudgetWait
-from core import budget_store
 from core.telemetry import ZENDESK_BUDGET_PAUSES, ZENDESK_BUDGET_WAITS
+from infra import budget_store
 
 log = logging.getLogger("smsdesk.zendesk.budget")
 

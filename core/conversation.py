@@ -17,6 +17,14 @@ from core.messages import ConversationEvent, TicketStatus
 from core.settings import Settings
 
 WORKFLOW_NAME = "SmsConversation"
+#: Every search attribute the conversation writes, with its type (the Temporal CLI's spelling);
+#: the worker checks the namespace has them (`infra.temporal_checks`).
+SEARCH_ATTRIBUTES = {
+    "CustomerPhone": "Keyword",
+    "SenderNumber": "Keyword",
+    "ZendeskTicketId": "Int",
+    "ConversationStatus": "Keyword",
+}
 #: The conversation's one query (its `ConversationView`). Its signals are named after the
 #: events' `kind`s in `core.messages`, one signal per kind.
 STATE_QUERY = "state"

@@ -1,10 +1,10 @@
 """What operators count (Prometheus): the product's own counters, and the Temporal SDK's.
-Traces are `core/tracing.py`.
+Traces are `infra/tracing.py`.
 
 The counters live in prometheus_client's process registry; the webhook server serves them at
 `/metrics`, the worker on `METRICS_PORT`. The SDK's own metrics (workflow task latency,
 schedule-to-start, sticky cache, polls…) come from its Rust core, served on
-`TEMPORAL_SDK_METRICS_BIND_ADDRESS` when set (see `core.temporal.sdk_runtime`); this module
+`TEMPORAL_SDK_METRICS_BIND_ADDRESS` when set (see `infra.temporal.sdk_runtime`); this module
 imports no Temporal, so the API clients that count their calls here stay free of it.
 """
 

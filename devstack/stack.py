@@ -14,12 +14,12 @@ import signal
 from pathlib import Path
 
 import migrations
-from core import temporal
-from core.db import make_engine
 from core.settings import get_settings
-from core.temporal import ensure_reconcile_schedule
 from devstack.processes import serve_app, temporal_dev_server
 from devstack.sandboxes import SandboxPorts, build_sandboxes, serve_sandboxes, with_sandboxes
+from infra import temporal
+from infra.db import make_engine
+from infra.temporal import ensure_reconcile_schedule
 from service.media import zendesk_media
 from service.worker import build_workers, http_client, run_workers
 from webhooks.app import create_app

@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import db
 from core.messages import InboundSms
 from core.telemetry import INTAKE_FORWARDED
+from infra import db
 from intake import journal
 from intake.door import Door
 from intake.handoff import Handoff

@@ -1,6 +1,6 @@
 """The intake journal's queries: add, claim, read, forget, and the backlog operators watch.
 
-Synchronous like `core.db`; async callers run them in a thread.
+Synchronous like `infra.db`; async callers run them in a thread.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from sqlalchemy import CursorResult, Engine, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core import db
 from core.tables import IntakeClaim, IntakeEvent, utcnow
+from infra import db
 
 
 def add(engine: Engine, *, event: IntakeEvent) -> bool:

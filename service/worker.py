@@ -39,13 +39,13 @@ from clients.twilio_media import TwilioMediaClient
 from clients.zendesk import ZendeskClient
 from clients.zendesk_budget import Budget, SharedBudgets
 from clients.zendesk_oauth import zendesk_authorization
-from core import temporal
-from core.db import make_engine
 from core.media_urls import MediaUrls
 from core.queues import zendesk_update_queue
 from core.settings import Settings
 from core.telemetry import ZENDESK_BUDGET, ZENDESK_UPDATE_BUDGET
-from core.temporal_checks import check_temporal
+from infra import temporal
+from infra.db import make_engine
+from infra.temporal_checks import check_temporal
 from intake.door import Door
 from workflows.conversation import SmsConversation
 from workflows.reconcile import Reconcile

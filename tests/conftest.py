@@ -14,8 +14,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import migrations
-from core.db import make_engine
 from devstack.processes import binary
+from infra.db import make_engine
 from workflows.search import (
     CONVERSATION_STATUS,
     CUSTOMER_PHONE,

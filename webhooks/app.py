@@ -25,7 +25,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 import migrations
-from core.db import make_engine
 from core.process import configure_logging
 from core.settings import Settings, get_settings
 from core.telemetry import (
@@ -34,7 +33,8 @@ from core.telemetry import (
     ZENDESK_BUDGET,
     ZENDESK_UPDATE_BUDGET,
 )
-from core.temporal import connect
+from infra.db import make_engine
+from infra.temporal import connect
 from intake import journal
 from intake.door import Door
 from intake.forwarder import Forwarder

@@ -15,7 +15,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from core.codec import UnknownEncryptionKey
-from core.temporal import codec_for
+from infra.temporal import codec_for
 from webhooks.context import Receiver, receiver
 from webhooks.signatures import refuse
 

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
-from core import db
 from core.messages import TEXT_ID_PARAMETER, DeliveryStatus, InboundSms
 from core.phone import InvalidPhoneNumber, to_e164
+from infra import db
 from webhooks.context import Receiver, receiver
 from webhooks.signatures import check_twilio
 

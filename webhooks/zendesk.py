@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from core import db
 from core.conversation import WORKFLOW_ID_PREFIX
 from core.messages import AgentComment, TicketStatusChanged
+from infra import db
 from webhooks.context import Receiver, receiver
 from webhooks.metrics import metric_of, metrics_input
 from webhooks.parsing import parse

@@ -10,8 +10,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
-from core.conversation import ConversationInput, ConversationState
-from core.temporal_checks import SEARCH_ATTRIBUTES
+from core.conversation import SEARCH_ATTRIBUTES, ConversationInput, ConversationState
 from workflows.versions import SKIP_UNCHANGED_SEARCH_ATTRIBUTES
 
 CUSTOMER_PHONE = SearchAttributeKey.for_keyword("CustomerPhone")

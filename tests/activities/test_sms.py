@@ -13,8 +13,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.sms import SendSmsInput, SmsActivities
 from clients.twilio import TwilioClient
-from core import db
 from core.tables import Direction, MessageLog, SendStatus
+from infra import db
 
 
 class FakeTwilio:

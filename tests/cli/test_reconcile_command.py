@@ -14,9 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 
 import migrations
 import starter
-from core.db import make_engine
 from core.messages import InboundSms
 from core.settings import Settings
+from infra.db import make_engine
 from intake.door import Door
 from intake.handoff import Handoff
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, running_stack

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import starter
-from core.env_file import read_env_file, update_env_file
 from core.settings import Settings
+from infra.env_file import read_env_file, update_env_file
 from sandbox.zendesk_oauth import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET
 from tests.helpers.zendesk_setup import (
     SETTINGS,

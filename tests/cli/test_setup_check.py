@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from core.env_file import read_env_file
 from devstack.processes import free_port, reserve_port, serve_app
+from infra.env_file import read_env_file
 from sandbox.zendesk_model import UserInput
 from sandbox.zendesk_oauth import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAuthClient
 from tests.helpers.zendesk_setup import (

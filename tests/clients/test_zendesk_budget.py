@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from clients.errors import BudgetWait, RateLimited
 from clients.zendesk import ZendeskClient
 from clients.zendesk_budget import Budget, SharedBudgets
-from core.db import make_engine
+from infra.db import make_engine
 from sandbox import credentials
 from sandbox.zendesk import create_zendesk_app
 from tests.sandbox.helpers import serving

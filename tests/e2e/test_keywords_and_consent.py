@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from core import db
 from core.conversation import conversation_id
 from core.tables import Consent
+from infra import db
 from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import Stack, eventually, running_stack
 

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from core import db
 from core.conversation import conversation_id
 from core.segments import count_segments
 from core.split import MAX_BODY_CHARS
 from core.tables import Direction, MessageLog, SendStatus
+from infra import db
 from tests.e2e.test_replies import internal_notes, ticket_now
 from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.codec import generate_key
 from core.settings import Settings
-from core.temporal import data_converter
+from infra.temporal import data_converter
 from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import running_stack
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from core import db
 from core.conversation import conversation_id
 from core.queues import zendesk_update_queue
 from devstack.sandboxes import SMS_BRAND_ID
+from infra import db
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
 
 

@@ -16,7 +16,7 @@ import httpx
 
 from clients.zendesk import ZendeskClient
 from clients.zendesk_budget import Budget, SharedBudgets
-from core.db import make_engine
+from infra.db import make_engine
 from sandbox import credentials
 
 TOKEN = f"Bearer {credentials.ZENDESK_OAUTH_TOKEN}"

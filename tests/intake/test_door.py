@@ -18,9 +18,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import migrations
-from core.db import make_engine
 from core.settings import Settings
 from devstack.processes import binary
+from infra.db import make_engine
 from intake import journal
 from webhooks.app import create_app
 from webhooks.signatures import twilio_signature

@@ -12,10 +12,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from core import db
 from core.messages import InboundSms
 from core.settings import Settings
 from core.tables import IntakeEvent, MessageLog, SendStatus
+from infra import db
 from intake import journal
 from intake.door import Door
 from intake.forwarder import Forwarder

@@ -15,9 +15,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import SQLModel
 
 import migrations
-from core import db
 from core.tables import Attribution, Consent, MessageLog, TicketLink
 from devstack.subprocesses import worker_args
+from infra import db
 from intake import journal
 from tests.conftest import POSTGRES_URL
 

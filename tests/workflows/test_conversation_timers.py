@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from core import db
 from core.conversation import conversation_id
+from infra import db
 from tests.e2e.test_ticket_rules import first_ticket, public_bodies
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
 

@@ -14,7 +14,7 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from core.temporal_checks import TemporalNotReady, check_temporal
+from infra.temporal_checks import TemporalNotReady, check_temporal
 
 
 async def test_the_dev_server_as_set_up_passes(temporal_env: WorkflowEnvironment) -> None:

@@ -2,8 +2,8 @@
 
 from sqlalchemy import Engine
 
-from core import db
 from core.tables import Consent, Direction, MessageLog, SendStatus, TicketLink
+from infra import db
 
 
 def outbound(key: str) -> MessageLog:

@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.reconcile import WORKFLOW_NAME
 from core.settings import Settings
-from core.temporal import ensure_reconcile_schedule
+from infra.temporal import ensure_reconcile_schedule
 
 
 async def test_the_schedule_is_created_then_updated_in_place(

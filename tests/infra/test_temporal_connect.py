@@ -10,7 +10,7 @@ from pathlib import Path
 from temporalio.service import TLSConfig
 
 from core.settings import Settings
-from core.temporal import connect_config
+from infra.temporal import connect_config
 
 NOTHING = Path("/nonexistent/.env")
 

@@ -12,9 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 from core.conversation import ConversationInput
 from core.messages import InboundSms
 from core.settings import Settings
-from core.temporal import connect
-from core.tracing import tracer_provider
 from devstack.processes import reserve_port, serve_app
+from infra.temporal import connect
+from infra.tracing import tracer_provider
 
 
 async def test_a_signal_with_start_is_traced_to_the_collector(

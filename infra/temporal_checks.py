@@ -16,15 +16,10 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.conversation import SEARCH_ATTRIBUTES
+
 log = logging.getLogger(__name__)
 
-#: Every search attribute smsdesk's workflows write, with its type (the CLI's spelling).
-SEARCH_ATTRIBUTES = {
-    "CustomerPhone": "Keyword",
-    "SenderNumber": "Keyword",
-    "ZendeskTicketId": "Int",
-    "ConversationStatus": "Keyword",
-}
 _TYPE_NAMES = {
     IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD: "Keyword",
     IndexedValueType.INDEXED_VALUE_TYPE_INT: "Int",

@@ -29,10 +29,10 @@ from temporalio.envconfig import ClientConfig, ClientConnectConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.codec import EncryptionCodec, parse_key
-from core.env_file import read_env_file
 from core.reconcile import SCHEDULE_ID, ReconcileInput
 from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
 from core.settings import Settings
+from infra.env_file import read_env_file
 
 
 @lru_cache
@@ -90,7 +90,7 @@ def connect_config(
 def _interceptors(settings: Settings) -> list[Interceptor]:
     if settings.otel_exporter_otlp_endpoint is None:
         return []
-    from core.tracing import tracing_interceptors  # the OpenTelemetry SDK only when tracing
+    from infra.tracing import tracing_interceptors  # the OpenTelemetry SDK only when tracing
 
     return tracing_interceptors(settings)
 
