@@ -7,8 +7,8 @@ import json
 import pytest
 
 import starter
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
+from tests.helpers.tickets import first_ticket
 
 
 async def run(stack: Stack, *argv: str) -> int:

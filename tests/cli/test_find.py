@@ -14,8 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 import starter
 from cli.find import ui_link, visibility_query
 from core.settings import Settings
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
+from tests.helpers.tickets import first_ticket
 
 HASH_KEY = "test-pii-hash-key-0123456789abcdef"
 

@@ -22,8 +22,8 @@ from cli.replay_run import Outcome, replay_all
 from core.conversation import conversation_id
 from core.settings import Settings
 from samples import make_sample
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
+from tests.helpers.tickets import first_ticket
 
 #: The sample's media URLs are made up (not the provider's): B7 names them as not attached.
 MEDIA_NOTE = re.compile(r"\n\(sent with this text but not attached here: [^\n]*\)$")

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import starter
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import Stack, eventually
+from tests.helpers.tickets import first_ticket
 
 ADMIN_ID = 1  # the sandbox's API user, an admin who can answer too
 

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 import starter
 from core.settings import Settings
 from sandbox.zendesk_oauth import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
+from tests.helpers.tickets import first_ticket
 
 
 def oauth_client_settings(stack: Stack, tmp_path: Path) -> Settings:

@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from core.tables import TicketLink
-from tests.e2e.test_ticket_rules import first_ticket, public_bodies
 from tests.helpers.stack import Stack, eventually
+from tests.helpers.tickets import first_ticket, public_bodies
 
 
 async def test_redelivered_inbound_webhook_changes_nothing(stack: Stack) -> None:

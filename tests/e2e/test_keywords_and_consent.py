@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 from core.conversation import conversation_id
 from core.tables import Consent
 from infra import db
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import Stack, eventually, running_stack
+from tests.helpers.tickets import first_ticket
 
 
 async def test_keywords_create_no_ticket_but_help_does(stack: Stack) -> None:

@@ -3,10 +3,7 @@ customer whole, as several texts in order, each sent once even when a worker die
 
 from __future__ import annotations
 
-import asyncio
-import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -14,23 +11,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.conversation import conversation_id
 from core.segments import count_segments
-from core.split import MAX_BODY_CHARS
 from core.tables import Direction, MessageLog, SendStatus
 from infra import db
-from tests.e2e.test_replies import internal_notes, ticket_now
-from tests.e2e.test_ticket_rules import first_ticket
-from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
-
-#: About 3,500 characters: three texts. Numbered so the order of the parts shows.
-LONG_REPLY = "\n\n".join(
-    f"{i}. Sorry for the wait: your parcel left our warehouse in Lyon and is with the carrier."
-    for i in range(1, 41)
+from tests.helpers.replies import (
+    LONG_REPLY,
+    MESSAGES,
+    agent_comment_id,
+    assert_whole_reply_once_in_order,
+    in_flight,
+    texts_at_least,
 )
-MESSAGES = "/Messages.json"
-
-
-def words(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
+from tests.helpers.tickets import first_ticket, internal_notes, ticket_now
 
 
 def reply_rows(stack: Stack, customer: str) -> list[MessageLog]:
@@ -40,38 +32,6 @@ def reply_rows(stack: Stack, customer: str) -> list[MessageLog]:
         for row in db.messages_for(stack.engine, conversation_id=conversation)
         if row.direction is Direction.OUTBOUND and row.kind == "agent_reply"
     ]
-
-
-async def agent_comment_id(stack: Stack, ticket_id: int, body: str) -> int:
-    ticket = await ticket_now(stack, ticket_id)
-    [comment_id] = [c["id"] for c in ticket["comments"] if c["body"] == body]
-    return int(comment_id)
-
-
-async def texts_at_least(stack: Stack, customer: str, count: int) -> list[dict[str, Any]]:
-    async def enough() -> list[dict[str, Any]] | None:
-        texts = await stack.texts_to(customer)
-        return texts if len(texts) >= count else None
-
-    return await eventually(enough, timeout=90)
-
-
-async def in_flight(stack: Stack, key: str) -> None:
-    """Wait until the send journal holds `key` and its text is on its way to the provider."""
-
-    async def sending() -> bool:
-        row = await asyncio.to_thread(db.find_by_key, stack.engine, idempotency_key=key)
-        return row is not None and row.status is SendStatus.SENDING
-
-    await eventually(sending)
-
-
-def assert_whole_reply_once_in_order(texts: list[dict[str, Any]]) -> None:
-    bodies = [t["body"] for t in texts]
-    assert len(bodies) == 3, bodies
-    assert all(len(body) <= MAX_BODY_CHARS for body in bodies)
-    assert words(" ".join(bodies)) == words(LONG_REPLY)  # whole, in order, nothing twice
-    assert len({t["sid"] for t in texts}) == 3
 
 
 async def test_a_long_reply_reaches_the_customer_as_three_texts_in_order(stack: Stack) -> None:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from devstack.sandboxes import ZENDESK_TOKEN
-from tests.e2e.test_replies import ticket_now
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import Stack, eventually
+from tests.helpers.tickets import first_ticket, ticket_now
 
 JPEG = b"\xff\xd8\xff\xe0" + b"a picture of a dented box" * 40
 PNG = b"\x89PNG\r\n\x1a\n" + b"a screenshot of the order" * 40

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from core.media_urls import signed_url
-from tests.e2e.test_long_replies import (
+from tests.helpers.replies import (
     LONG_REPLY,
     MESSAGES,
     agent_comment_id,
@@ -17,9 +17,8 @@ from tests.e2e.test_long_replies import (
     in_flight,
     texts_at_least,
 )
-from tests.e2e.test_replies import internal_notes, ticket_now
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import Stack, eventually
+from tests.helpers.tickets import first_ticket, internal_notes, ticket_now
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"a map to the pickup point" * 50
 GIF = b"GIF89a" + b"a waving parcel" * 30

@@ -16,8 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from core.codec import generate_key
 from core.settings import Settings
 from infra.temporal import data_converter
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import running_stack
+from tests.helpers.tickets import first_ticket
 
 SECRET_WORDS = "my card ends in 4242"
 

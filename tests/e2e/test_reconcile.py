@@ -14,9 +14,8 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from core.ticket_metrics import Metric
-from tests.e2e.test_ticket_metrics import events
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import Stack, eventually, running_stack
+from tests.helpers.tickets import events, first_ticket
 
 
 @pytest.fixture

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
-
-
-def internal_notes(ticket: dict[str, Any]) -> list[str]:
-    return [c["body"] for c in ticket["comments"] if not c["public"]]
-
-
-async def ticket_now(stack: Stack, ticket_id: int) -> dict[str, Any]:
-    response = await stack.http.get(stack.url("zendesk", f"/_sandbox/tickets/{ticket_id}"))
-    response.raise_for_status()
-    body: dict[str, Any] = response.json()
-    return body.get("ticket", body)
+from tests.helpers.tickets import first_ticket, internal_notes, ticket_now
 
 
 async def test_public_agent_reply_is_texted_from_the_number_the_customer_texted(

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.ticket_metrics import Metric, TicketMetricsResult, metrics_workflow_id, zendesk_account
 from devstack.sandboxes import AGENT_ID
 from tests.helpers.stack import Stack, eventually, running_stack
+from tests.helpers.tickets import events
 
 FOURTEEN = {
     "Assignee_Email", "Assignee_Name", "Channel", "Description", "Fields", "Group_Name",
@@ -38,14 +39,6 @@ async def create_ticket(stack: Stack, **fields: Any) -> int:
     assert response.status_code == 201, response.text
     ticket_id: int = response.json()["ticket"]["id"]
     return ticket_id
-
-
-async def events(stack: Stack, ticket_id: int, metric: Metric) -> list[dict[str, Any]]:
-    return [
-        event
-        for event in await stack.klaviyo_events()
-        if event["metric"] == metric.value and event["properties"].get("Ticket_ID") == ticket_id
-    ]
 
 
 async def the_event(stack: Stack, ticket_id: int, metric: Metric) -> dict[str, Any]:

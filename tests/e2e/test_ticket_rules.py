@@ -11,18 +11,7 @@ from core.queues import zendesk_update_queue
 from devstack.sandboxes import SMS_BRAND_ID
 from infra import db
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
-
-
-async def first_ticket(stack: Stack, customer: str) -> dict[str, Any]:
-    async def created() -> dict[str, Any] | None:
-        tickets = await stack.tickets_of(customer)
-        return tickets[0] if tickets else None
-
-    return await eventually(created)
-
-
-def public_bodies(ticket: dict[str, Any]) -> list[str]:
-    return [c["body"] for c in ticket["comments"] if c["public"]]
+from tests.helpers.tickets import first_ticket, public_bodies
 
 
 async def test_first_text_creates_an_sms_ticket_for_the_customer(stack: Stack) -> None:

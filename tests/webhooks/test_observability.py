@@ -16,8 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from devstack.processes import binary
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import running_stack
+from tests.helpers.tickets import first_ticket
 from webhooks.app import create_app, watch_intake
 
 

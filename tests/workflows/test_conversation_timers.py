@@ -17,8 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.conversation import conversation_id
 from infra import db
-from tests.e2e.test_ticket_rules import first_ticket, public_bodies
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
+from tests.helpers.tickets import first_ticket, public_bodies
 
 HOUR = timedelta(hours=1)
 

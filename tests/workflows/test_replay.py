@@ -19,8 +19,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from tests.e2e.test_ticket_rules import first_ticket
 from tests.helpers.stack import Stack, eventually, running_stack
+from tests.helpers.tickets import first_ticket
 from workflows.conversation import SmsConversation
 from workflows.ticket_metrics import TicketMetrics
 
