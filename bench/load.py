@@ -94,12 +94,20 @@ async def _send(http: httpx.AsyncClient, outcome: Outcome, gate: asyncio.Semapho
 
 
 async def offer(
-    http: httpx.AsyncClient, texts: Sequence[Text], *, rate: float, max_in_flight: int = 256
+    http: httpx.AsyncClient,
+    texts: Sequence[Text],
+    *,
+    rate: float,
+    max_in_flight: int = 256,
+    outcomes: list[Outcome] | None = None,
 ) -> LoadResult:
-    """Send `texts` at `rate` per second; returns once every request has been answered."""
+    """Send `texts` at `rate` per second; returns once every request has been answered.
+
+    Each send's outcome is appended to `outcomes` as it starts, when given, so that an observer
+    can follow the answers while the load is still being offered."""
     gate = asyncio.Semaphore(max_in_flight)
     tasks: list[asyncio.Task[None]] = []
-    outcomes: list[Outcome] = []
+    outcomes = [] if outcomes is None else outcomes
     late = 0
     started = time.monotonic()
     for index, text in enumerate(texts):

@@ -94,3 +94,61 @@ def plot_throughput(path: Path, phases: list[Phase]) -> bool:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return True
+
+
+def plot_storm(path: Path, storm: dict[str, Any]) -> bool:
+    """Zendesk requests per minute by endpoint against the budget lines, and the backlog over
+    time; False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    plan = storm["plan"]
+    minutes: list[dict[str, int]] = storm["requests_per_minute"]
+    routes = sorted({route for minute in minutes for route in minute})
+    figure, (requests, backlog) = plt.subplots(1, 2, figsize=(12, 4.5))
+    bottom = [0] * len(minutes)
+    for route in routes:
+        counts = [minute.get(route, 0) for minute in minutes]
+        requests.bar(range(1, len(minutes) + 1), counts, bottom=bottom, label=route)
+        bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+    requests.axhline(plan["account_rpm"], color="red", linestyle=":", label="account budget")
+    requests.axhline(plan["update_rpm"], color="purple", linestyle=":", label="update budget")
+    requests.set(xlabel="minute of the storm", ylabel="requests", title="Zendesk requests/min")
+    requests.legend(fontsize=6)
+    timeline = storm["timeline"]
+    at = [s["at"] for s in timeline]
+    backlog.plot(at, [s["accepted"] - s["written"] for s in timeline], label="not yet in Zendesk")
+    backlog.plot(at, [s["journaled"] for s in timeline], label="in the intake journal")
+    backlog.set(xlabel="seconds", ylabel="texts", title="Backlog")
+    backlog.legend()
+    for axes in (requests, backlog):
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def storm_table(storm: dict[str, Any]) -> str:
+    """The storm's figures against the issue's targets, one line each."""
+    webhook = storm["webhook_ms"] or {}
+    use = storm["binding_budget_use_while_backlog"]
+    lines = [
+        f"texts offered / accepted / in Zendesk: {storm['texts']} / {storm['accepted']} / "
+        f"{storm['written']}",
+        f"webhook p50 {webhook.get('p50')} ms, p99 {webhook.get('p99')} ms, max "
+        f"{webhook.get('max')} ms (target p99 <= 250, max <= 2000); non-2xx "
+        f"{storm['webhook_non_2xx'] or 'none'}",
+        f"Zendesk requests {storm['zendesk_requests']} (updates {storm['update_requests']}), "
+        f"429s {storm['status_429']} (target 0)",
+        f"binding budget: {storm['binding_budget']}, used "
+        f"{'-' if use is None else f'{use:.0%}'} of it while a backlog existed (target >= 90%)",
+        f"drained in {storm['drain_minutes']} min; the budgets allow {storm['minimum_minutes']} "
+        f"min at best (ratio {storm['drain_ratio']})",
+        f"texts per update request: {storm['texts_per_update']}",
+    ]
+    return "\n".join(lines)

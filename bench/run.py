@@ -3,6 +3,7 @@
     python bench/run.py --mode throughput --rate 20,50,100 --duration 30
     python bench/run.py --mode idle --conversations 10000
     python bench/run.py --mode budget --budget-rpm 600
+    python bench/run.py --mode storm   # 200 texts/s for 60 s from 3,000 customers
 
 Writes `bench/results/<stamp>.json` (and a PNG for throughput) and prints a table. A script,
 not a test: its figures depend on the machine, so nothing here asserts a time.
@@ -28,7 +29,8 @@ from bench.budget import BudgetPlan, run_budget  # noqa: E402
 from bench.cluster import Cluster  # noqa: E402
 from bench.idle import IdlePlan, run_idle  # noqa: E402
 from bench.measure import memory_mb  # noqa: E402
-from bench.report import plot_throughput, table, write_json  # noqa: E402
+from bench.report import plot_storm, plot_throughput, storm_table, table, write_json  # noqa: E402
+from bench.storm import StormPlan, run_storm  # noqa: E402
 from bench.throughput import ThroughputPlan, run_throughput  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -50,7 +52,7 @@ def _pragmas(args: argparse.Namespace) -> dict[str, str]:
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--mode", choices=("throughput", "idle", "budget"), required=True)
+    parser.add_argument("--mode", choices=("throughput", "idle", "budget", "storm"), required=True)
     parser.add_argument("--rate", default="20,50,100", help="offered texts/s, comma separated")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per rate")
     parser.add_argument("--customers", type=int, default=600, help="open conversations used")
@@ -73,6 +75,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--burst-rate", type=float, default=40.0, help="budget mode")
     parser.add_argument("--burst-duration", type=float, default=60.0, help="budget mode")
+    parser.add_argument("--storm-rate", type=float, default=200.0, help="storm mode: texts/s")
+    parser.add_argument("--storm-duration", type=float, default=60.0, help="storm mode: s")
+    parser.add_argument(
+        "--storm-customers", type=int, default=3000, help="storm mode: a third have a ticket"
+    )
     parser.add_argument(
         "--sqlite-pragma",
         action="append",
@@ -127,6 +134,18 @@ async def _run(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
         elif args.mode == "idle":
             idle = IdlePlan(conversations=args.conversations, create_rate=args.create_rate)
             result |= {"plan": vars(idle), "idle": await run_idle(cluster, idle)}
+        elif args.mode == "storm":
+            storm_plan = StormPlan(
+                rate=args.storm_rate,
+                duration=args.storm_duration,
+                customers=args.storm_customers,
+            )
+            storm = await run_storm(cluster, storm_plan)
+            result |= {"storm": storm}
+            print("\n" + storm_table(storm))
+            png = RESULTS / f"{stamp}-storm.png"
+            if plot_storm(png, storm):
+                result["plot"] = str(png)
         else:
             budget = BudgetPlan(
                 rpm=args.budget_rpm,
