@@ -96,8 +96,10 @@ class Observer:
         payload = response.json()
         return payload["receipts"], Counter(payload["statuses"])
 
-    async def until_written(self, sids: set[str]) -> dict[str, float]:
-        """Receipts of `sids`, once all are in or the flow has stalled."""
+    async def until_written(
+        self, sids: set[str], *, stall_seconds: float = STALL_SECONDS
+    ) -> dict[str, float]:
+        """Receipts of `sids`, once all are in or nothing new arrived for `stall_seconds`."""
         seen, last_progress = 0, time.monotonic()
         while True:
             receipts, _ = await self.receipts()
@@ -106,7 +108,7 @@ class Observer:
                 return receipts
             if done > seen:
                 seen, last_progress = done, time.monotonic()
-            elif time.monotonic() - last_progress > STALL_SECONDS:
+            elif time.monotonic() - last_progress > stall_seconds:
                 return receipts
             self.cluster.check_alive()
             await asyncio.sleep(0.5)

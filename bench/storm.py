@@ -114,19 +114,6 @@ class _Progress:
         return sum(1 for outcome in self.outcomes if outcome.accepted)
 
 
-async def _until_drained(observer: Observer, sids: set[str]) -> dict[str, float]:
-    seen, last_progress = 0, time.monotonic()
-    while True:
-        receipts, _ = await observer.receipts()
-        done = sum(1 for sid in sids if sid in receipts)
-        if done == len(sids) or (done == seen and time.monotonic() - last_progress > STALL_SECONDS):
-            return receipts
-        if done > seen:
-            seen, last_progress = done, time.monotonic()
-        observer.cluster.check_alive()
-        await asyncio.sleep(1.0)
-
-
 async def _open_conversations(
     cluster: Cluster, observer: Observer, phones: list[str], rng: random.Random
 ) -> None:
@@ -167,18 +154,17 @@ async def _enforce_budgets(cluster: Cluster, http: httpx.AsyncClient, plan: Stor
 def _storm_texts(
     cluster: Cluster, phones: list[str], plan: StormPlan, rng: random.Random
 ) -> list[Text]:
+    # One "round" over the whole order: texts_for shuffles it once more and keeps every entry,
+    # so the chatty customers' repeats stay as storm_order drew them.
     order = storm_order(phones, int(plan.rate * plan.duration), rng)
-    texts: list[Text] = []
-    for customer in order:
-        texts += texts_for(
-            cluster,
-            base_url=cluster.settings.public_base_url,
-            customers=[customer],
-            count=1,
-            words="storm reply",
-            rng=rng,
-        )
-    return texts
+    return texts_for(
+        cluster,
+        base_url=cluster.settings.public_base_url,
+        customers=order,
+        count=len(order),
+        words="storm reply",
+        rng=rng,
+    )
 
 
 async def run_storm(cluster: Cluster, plan: StormPlan) -> dict[str, Any]:
@@ -198,7 +184,7 @@ async def run_storm(cluster: Cluster, plan: StormPlan) -> dict[str, Any]:
         sampler = asyncio.create_task(_sample(cluster, http, observer, progress, samples))
         load = await offer(http, texts, rate=plan.rate, outcomes=progress.outcomes)
         accepted = {o.text.sid for o in load.accepted}
-        receipts = await _until_drained(observer, accepted)
+        receipts = await observer.until_written(accepted, stall_seconds=STALL_SECONDS)
         sampler.cancel()
         await asyncio.gather(sampler, return_exceptions=True)
         log = (await http.get(cluster.url("zendesk", "/_sandbox/requests"))).json()["requests"]
