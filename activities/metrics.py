@@ -4,16 +4,22 @@ The Zendesk reads run on the Zendesk task queue, inside the account's rate budge
 Klaviyo send runs on the main queue. Reading is split in two so that a ticket of a brand that is
 not synced (M2) costs one Zendesk call, not four.
 
+A ticket smsdesk opened itself needs no read at all (B14: at most 2 Zendesk requests per new
+conversation, the requester's and the create): its create response and its requester's contact
+are in the product database, and `known_opened_ticket` builds the event from them.
+
 Exactly-once (B4): the event carries a `unique_id` derived from ticket and metric, so a retried
 send, a replayed workflow or a second workflow for the same ticket is dropped by Klaviyo.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.errors import retry_decisions
@@ -22,9 +28,14 @@ from clients.zendesk import ZendeskClient, ZendeskTicketDetails, ZendeskUser
 from core.conversation import WORKFLOW_ID_PREFIX as CONVERSATION_PREFIX
 from core.phone import InvalidPhoneNumber, to_e164
 from core.ticket_metrics import Metric
+from infra import db
 
 #: smsdesk's own end-users carry their phone here, since Zendesk cannot match users by phone.
 SMS_EXTERNAL_ID_PREFIX = "sms:"
+
+#: A requester's contact stands for the one at a ticket's creation if Zendesk answered with it
+#: this shortly before: the conversation asks for its requester just before opening a ticket.
+REQUESTER_SEEN_BEFORE_OPENING = timedelta(minutes=10)
 
 #: The event's properties, exactly: marketers segment on these names (M15).
 PROPERTY_NAMES = (
@@ -69,6 +80,12 @@ class TicketSnapshot(BaseModel):
     fields: dict[str, Any]
 
 
+class KnownTicket(BaseModel):
+    """The Opened Ticket snapshot of a ticket smsdesk opened, if what it holds is enough."""
+
+    snapshot: TicketSnapshot | None
+
+
 class MetricEventInput(BaseModel):
     metric: Metric
     occurred_at: datetime
@@ -83,13 +100,41 @@ class MetricEventResult(BaseModel):
 class MetricsActivities:
     """Holds the API clients; built once per worker process, so its caches live as long."""
 
-    def __init__(self, zendesk: ZendeskClient, klaviyo: KlaviyoClient, *, zendesk_url: str) -> None:
+    def __init__(
+        self, zendesk: ZendeskClient, klaviyo: KlaviyoClient, engine: Engine, *, zendesk_url: str
+    ) -> None:
         self._zendesk = zendesk
         self._klaviyo = klaviyo
+        self._engine = engine
         self._zendesk_url = zendesk_url.rstrip("/")
         # Groups and field titles change rarely; caching them keeps a ticket at 2-3 calls.
         self._group_names: dict[int, str] = {}
         self._field_titles: dict[int, str] = {}
+
+    @activity.defn
+    async def known_opened_ticket(self, request: TicketLookup) -> KnownTicket:
+        """The ticket as smsdesk's own create left it, with its requester's contact: no
+        Zendesk request. None when smsdesk did not open it, or when the create response holds
+        names only Zendesk can give (an assignee, a group, filled custom fields)."""
+        link = await asyncio.to_thread(db.ticket_link, self._engine, ticket_id=request.ticket_id)
+        if link is None or link.opened_as is None:
+            return KnownTicket(snapshot=None)
+        ticket = ZendeskTicketDetails.model_validate_json(link.opened_as)
+        filled = any(field.get("value") is not None for field in ticket.custom_fields)
+        if ticket.assignee_id or ticket.group_id or filled or ticket.requester_id is None:
+            return KnownTicket(snapshot=None)
+        contact = await asyncio.to_thread(db.requester, self._engine, user_id=ticket.requester_id)
+        if contact is None or contact.seen_at < link.created_at - REQUESTER_SEEN_BEFORE_OPENING:
+            return KnownTicket(snapshot=None)
+        requester = ZendeskUser(
+            id=contact.user_id,
+            email=contact.email,
+            phone=contact.phone,
+            external_id=contact.external_id,
+        )
+        return KnownTicket(
+            snapshot=TicketSnapshot(ticket=ticket, profile=profile_of(requester), fields={})
+        )
 
     @activity.defn
     async def read_ticket(self, request: TicketLookup) -> ZendeskTicketDetails:

@@ -193,6 +193,15 @@ class ZendeskActivities:
                 name=request.name or request.customer_phone,
                 external_id=f"sms:{request.customer_phone}",
             )
+        # The contact an Opened Ticket event needs, so the event costs no read of the user.
+        await asyncio.to_thread(
+            db.remember_requester,
+            self._engine,
+            user_id=user.id,
+            email=user.email,
+            phone=user.phone,
+            external_id=user.external_id,
+        )
         return RequesterResult(user_id=user.id)
 
     @activity.defn
@@ -247,6 +256,7 @@ class ZendeskActivities:
             sender_number=request.sender_number,
             customer_phone=request.customer_phone,
             follow_up_of=request.follow_up_of,
+            opened_as=created.ticket.model_dump_json(),
         )
         await asyncio.to_thread(db.insert_once, self._engine, row=link)
         await self._attach(request.texts, created.ticket.id)

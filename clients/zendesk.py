@@ -144,7 +144,8 @@ class ZendeskUpload(BaseModel):
 
 
 class CreatedTicket(BaseModel):
-    ticket: ZendeskTicket
+    #: All that the create response shows: its Opened Ticket event needs no read back.
+    ticket: ZendeskTicketDetails
     #: True when Zendesk answered from its idempotency store (`x-idempotency-lookup: hit`).
     replayed: bool
 
@@ -281,7 +282,8 @@ class ZendeskClient:
         )
         replayed = response.headers.get("x-idempotency-lookup", "").lower() == "hit"
         return CreatedTicket(
-            ticket=ZendeskTicket.model_validate(response.json()["ticket"]), replayed=replayed
+            ticket=ZendeskTicketDetails.model_validate(response.json()["ticket"]),
+            replayed=replayed,
         )
 
     async def update_ticket(self, ticket_id: int, ticket: dict[str, Any]) -> ZendeskTicket:

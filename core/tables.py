@@ -4,6 +4,8 @@
 - `MessageLog`: every text in both directions (M10) with its segment count (M20). Outbound rows
   double as the send journal that makes SMS sends exactly-once (see `activities/sms.py`).
 - `TicketLink`: which conversation a Zendesk ticket belongs to, so Zendesk events find it.
+- `ZendeskRequester`: the contact of each requester smsdesk found or made, as Zendesk last
+  answered it, so a ticket smsdesk opened becomes an Opened Ticket event without reading it back.
 - `Attribution`: customer texts attributed to the campaign or flow text before them (M18).
 - `ZendeskBudget`: Zendesk's request budgets, shared by every worker process (B14).
 """
@@ -78,6 +80,17 @@ class TicketLink(SQLModel, table=True):
     customer_phone: str
     follow_up_of: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    #: The ticket as Zendesk's create response showed it (JSON), for its Opened Ticket event.
+    opened_as: str | None = None
+
+
+class ZendeskRequester(SQLModel, table=True):
+    user_id: int = Field(primary_key=True)
+    email: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+    #: When Zendesk last answered with this contact (create_or_update of the user).
+    seen_at: datetime = Field(default_factory=utcnow)
 
 
 class Attribution(SQLModel, table=True):

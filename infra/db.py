@@ -23,6 +23,7 @@ from core.tables import (
     SendStatus,
     Subscriber,
     TicketLink,
+    ZendeskRequester,
     utcnow,
 )
 
@@ -280,6 +281,26 @@ def latest_ticket(engine: Engine, *, conversation_id: str) -> TicketLink | None:
             .where(TicketLink.conversation_id == conversation_id)
             .order_by(col(TicketLink.created_at).desc(), col(TicketLink.ticket_id).desc())
         ).first()
+
+
+def remember_requester(
+    engine: Engine, *, user_id: int, email: str | None, phone: str | None, external_id: str | None
+) -> None:
+    """Keep the requester's contact as Zendesk just answered it (an upsert)."""
+    with Session(engine) as session:
+        row = session.get(ZendeskRequester, user_id) or ZendeskRequester(user_id=user_id)
+        row.email, row.phone, row.external_id = email, phone, external_id
+        row.seen_at = utcnow()
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:  # another process inserted it first: its answer is as fresh
+            session.rollback()
+
+
+def requester(engine: Engine, *, user_id: int) -> ZendeskRequester | None:
+    with Session(engine) as session:
+        return session.get(ZendeskRequester, user_id)
 
 
 # --- reporting (M21) -----------------------------------------------------------------------

@@ -122,7 +122,7 @@ def build_workers(
     agent_media = AgentMediaActivities(zendesk, can_sign=signer is not None)
     zendesk_activities = ZendeskActivities(zendesk, engine)
     records = RecordActivities(engine)
-    metrics = MetricsActivities(zendesk, klaviyo, zendesk_url=settings.zendesk_url)
+    metrics = MetricsActivities(zendesk, klaviyo, engine, zendesk_url=settings.zendesk_url)
     # The reconciler hands what it finds through the same door as the webhooks.
     reconcile = ReconcileActivities(zendesk, twilio, engine, Door(client, engine, settings))
     main = Worker(
@@ -139,6 +139,7 @@ def build_workers(
             records.record_outbound,
             records.record_attribution,
             records.latest_ticket,
+            metrics.known_opened_ticket,
             metrics.send_metric_event,
             reconcile.reconcile_sms,
         ],

@@ -15,14 +15,21 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.metrics import MetricEventInput, MetricsActivities, TicketLookup
+    from activities.metrics import (
+        MetricEventInput,
+        MetricsActivities,
+        TicketLookup,
+        TicketSnapshot,
+    )
     from core.ticket_metrics import (
         WORKFLOW_NAME,
+        Metric,
         TicketMetricsInput,
         TicketMetricsResult,
         metric_unique_id,
     )
     from workflows.calls import Calls
+    from workflows.versions import KNOWN_OPENED_TICKET
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -39,14 +46,20 @@ class TicketMetrics:
             )
             return TicketMetricsResult(outcome="skipped", reason=reason, unique_id=unique_id)
 
-        try:
-            ticket = await calls.zendesk(
-                MetricsActivities.read_ticket, TicketLookup(ticket_id=request.ticket_id)
-            )
-        except ActivityError as err:
-            if _error_type(err) == "NotFound":
-                return skipped(f"ticket {request.ticket_id} no longer exists in Zendesk")
-            raise _refused("Zendesk", request, err) from err
+        lookup = TicketLookup(ticket_id=request.ticket_id)
+        snapshot: TicketSnapshot | None = None
+        if request.metric is Metric.OPENED and workflow.patched(KNOWN_OPENED_TICKET):
+            # A ticket smsdesk opened: its create response and requester are in the database.
+            known = await calls.local(MetricsActivities.known_opened_ticket, lookup)
+            snapshot = known.snapshot
+        ticket = snapshot.ticket if snapshot is not None else None
+        if ticket is None:
+            try:
+                ticket = await calls.zendesk(MetricsActivities.read_ticket, lookup)
+            except ActivityError as err:
+                if _error_type(err) == "NotFound":
+                    return skipped(f"ticket {request.ticket_id} no longer exists in Zendesk")
+                raise _refused("Zendesk", request, err) from err
 
         if request.brand_ids is not None and ticket.brand_id not in request.brand_ids:
             chosen = ", ".join(str(brand) for brand in request.brand_ids)
@@ -54,10 +67,11 @@ class TicketMetrics:
                 f"brand {ticket.brand_id} is not among ZENDESK_METRICS_BRANDS ({chosen})"
             )
 
-        try:
-            snapshot = await calls.zendesk(MetricsActivities.snapshot_ticket, ticket)
-        except ActivityError as err:
-            raise _refused("Zendesk", request, err) from err
+        if snapshot is None:
+            try:
+                snapshot = await calls.zendesk(MetricsActivities.snapshot_ticket, ticket)
+            except ActivityError as err:
+                raise _refused("Zendesk", request, err) from err
         if snapshot.profile is None:
             return skipped(
                 f"requester {ticket.requester_id} has neither an email nor a phone number"

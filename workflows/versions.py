@@ -18,3 +18,5 @@ SPLIT_LONG_REPLIES = "split-long-replies-1"
 INBOUND_MEDIA = "inbound-media-1"
 #: An agent reply's pictures are looked up and texted with it as MMS (B11).
 AGENT_MEDIA = "agent-media-1"
+#: An Opened Ticket event of a ticket smsdesk opened is built from what smsdesk holds (B14).
+KNOWN_OPENED_TICKET = "known-opened-ticket-1"

@@ -3,11 +3,14 @@ the event body (M15), the profile choice, caching, and errors turned into retry 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -20,7 +23,9 @@ from activities.metrics import (
 )
 from clients.klaviyo import KlaviyoClient
 from clients.zendesk import ZendeskClient
+from core.tables import TicketLink, ZendeskRequester, utcnow
 from core.ticket_metrics import Metric, metric_unique_id
+from infra import db
 from tests.helpers.fake_metrics_apis import (
     KLAVIYO_URL,
     REVISION,
@@ -46,11 +51,12 @@ def apis() -> FakeApis:
 
 
 @pytest.fixture
-async def metrics(apis: FakeApis) -> Any:
+async def metrics(apis: FakeApis, engine: Engine) -> Any:
     async with httpx.AsyncClient(transport=apis.transport()) as http:
         yield MetricsActivities(
             ZendeskClient(http, base_url=ZENDESK_URL, authorization="Bearer t"),
             KlaviyoClient(http, base_url=KLAVIYO_URL, api_key="pk_test", revision=REVISION),
+            engine,
             zendesk_url=ZENDESK_URL + "/",
         )
 
@@ -255,3 +261,91 @@ async def test_deleted_ticket_is_a_non_retryable_not_found(metrics: MetricsActiv
     with pytest.raises(ApplicationError) as raised:
         await ActivityEnvironment().run(metrics.read_ticket, TicketLookup(ticket_id=4040))
     assert (raised.value.type, raised.value.non_retryable) == ("NotFound", True)
+
+
+# --- a ticket smsdesk opened: its event from what the database holds (B14) ------------------
+
+#: The create response of a ticket smsdesk opened: no assignee, group or filled field yet.
+OPENED_BY_SMSDESK = ticket_json(
+    1001, assignee_id=None, group_id=None, custom_fields=[{"id": 9001, "value": None}]
+)
+
+
+def opened_by_smsdesk(engine: Engine, ticket: dict[str, Any] = OPENED_BY_SMSDESK) -> None:
+    link = TicketLink(
+        ticket_id=ticket["id"],
+        conversation_id="sms-+15550100001-+15551230001",
+        sender_number="+15550100001",
+        customer_phone="+15551230001",
+        opened_as=json.dumps(ticket),
+    )
+    db.insert_once(engine, row=link)
+
+
+def requester_seen(engine: Engine, **contact: Any) -> None:
+    contact = {"email": None, "phone": None, "external_id": "sms:+15551230001"} | contact
+    db.remember_requester(engine, user_id=10001, **contact)
+
+
+async def known(metrics: MetricsActivities) -> TicketSnapshot | None:
+    result = await ActivityEnvironment().run(
+        metrics.known_opened_ticket, TicketLookup(ticket_id=1001)
+    )
+    return result.snapshot
+
+
+async def test_ticket_smsdesk_opened_is_known_without_a_zendesk_request(
+    metrics: MetricsActivities, engine: Engine, apis: FakeApis
+) -> None:
+    opened_by_smsdesk(engine)
+    requester_seen(engine)
+    shot = await known(metrics)
+    assert shot is not None
+    assert shot.profile is not None
+    assert shot.profile.phone_number == "+15551230001"  # from smsdesk's `sms:` external id
+    assert (shot.ticket.id, shot.ticket.subject, shot.fields) == (1001, "Broken zipper", {})
+    assert sum(apis.zendesk.calls.values()) == 0
+
+
+async def test_known_requester_email_wins_over_the_phone(
+    metrics: MetricsActivities, engine: Engine
+) -> None:
+    opened_by_smsdesk(engine)
+    requester_seen(engine, email="dana@example.com")
+    shot = await known(metrics)
+    assert shot is not None and shot.profile is not None
+    assert (shot.profile.email, shot.profile.phone_number) == ("dana@example.com", None)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"assignee_id": 2}, {"group_id": 20001}, {"custom_fields": [{"id": 9001, "value": "A-1"}]}],
+    ids=["assignee", "group", "filled field"],
+)
+async def test_names_only_zendesk_can_give_mean_reading_the_ticket(
+    metrics: MetricsActivities, engine: Engine, override: dict[str, Any]
+) -> None:
+    opened_by_smsdesk(engine, OPENED_BY_SMSDESK | override)
+    requester_seen(engine)
+    assert await known(metrics) is None
+
+
+async def test_ticket_smsdesk_did_not_open_is_unknown(
+    metrics: MetricsActivities, engine: Engine
+) -> None:
+    requester_seen(engine)
+    assert await known(metrics) is None
+
+
+async def test_a_requester_contact_older_than_the_ticket_is_not_trusted(
+    metrics: MetricsActivities, engine: Engine
+) -> None:
+    requester_seen(engine)
+    with Session(engine) as session:  # seen long before the ticket was opened
+        row = session.get(ZendeskRequester, 10001)
+        assert row is not None
+        row.seen_at = utcnow() - timedelta(hours=3)
+        session.add(row)
+        session.commit()
+    opened_by_smsdesk(engine)
+    assert await known(metrics) is None

@@ -169,6 +169,30 @@ async def test_sms_ticket_is_opened_on_the_customers_phone_profile(stack: Stack)
     await assert_spec_clean(stack)
 
 
+async def zendesk_requests(stack: Stack) -> list[dict[str, Any]]:
+    response = await stack.http.get(stack.url("zendesk", "/_sandbox/requests"))
+    requests: list[dict[str, Any]] = response.json()["requests"]
+    return requests
+
+
+async def test_a_new_conversation_costs_two_zendesk_requests_event_included(
+    stack: Stack,
+) -> None:
+    # B14: the requester and the create; the Opened Ticket event is built from what smsdesk
+    # holds (the create response, the requester's contact), not read back from Zendesk.
+    customer = await stack.new_customer()
+    before = len(await zendesk_requests(stack))
+    await stack.text(customer, "Where is my order?")
+    [ticket] = await eventually(lambda: stack.tickets_of(customer))
+    await the_event(stack, ticket["id"], Metric.OPENED)
+    await metrics_run(stack, ticket["id"], Metric.OPENED).result()
+    made = [(r["method"], r["route"]) for r in (await zendesk_requests(stack))[before:]]
+    assert sorted(made) == [
+        ("POST", "/api/v2/tickets"),
+        ("POST", "/api/v2/users/create_or_update"),
+    ], made
+
+
 async def test_redelivered_webhooks_make_one_event_and_one_send(stack: Stack) -> None:
     await stack.http.post(
         stack.url("zendesk", "/_sandbox/config"), json={"duplicate_probability": 1.0}

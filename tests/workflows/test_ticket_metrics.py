@@ -4,6 +4,7 @@ Zendesk/Klaviyo HTTP: decisions (brand filter, skips), retries and refusals, dup
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -22,7 +23,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from core.settings import Settings
+from core.tables import TicketLink
 from core.ticket_metrics import WORKFLOW_NAME, Metric, TicketMetricsInput, TicketMetricsResult
+from infra import db
 from intake.handoff import Handoff
 from service.worker import build_workers
 from tests.helpers.fake_metrics_apis import KLAVIYO_URL, ZENDESK_URL, FakeApis, ticket_json
@@ -103,6 +106,33 @@ async def test_opened_ticket_is_sent_with_a_valid_body(harness: Harness) -> None
     assert event_body_problems(post.body) == []
     assert post.attributes["time"] == OPENED_AT.isoformat()
     assert post.attributes["metric"]["data"]["attributes"]["name"] == "Opened Ticket"
+
+
+async def test_ticket_smsdesk_opened_becomes_an_event_without_a_zendesk_request(
+    harness: Harness, engine: Engine
+) -> None:
+    # B14: a new conversation costs two Zendesk requests (requester, create); its Opened
+    # Ticket event is built from the create response and the requester's contact.
+    opened = ticket_json(harness.ticket_id, assignee_id=None, group_id=None, custom_fields=[])
+    link = TicketLink(
+        ticket_id=harness.ticket_id,
+        conversation_id="sms-+15550100001-+15551230001",
+        sender_number="+15550100001",
+        customer_phone="+15551230001",
+        opened_as=json.dumps(opened),
+    )
+    db.insert_once(engine, row=link)
+    db.remember_requester(
+        engine, user_id=10001, email=None, phone=None, external_id="sms:+15551230001"
+    )
+    result = await harness.run(Metric.OPENED)
+    assert result.outcome == "sent"
+    assert sum(harness.apis.zendesk.calls.values()) == 0
+    [post] = harness.apis.klaviyo.posted
+    assert event_body_problems(post.body) == []
+    profile = post.attributes["profile"]["data"]["attributes"]
+    assert profile == {"phone_number": "+15551230001"}
+    assert post.attributes["properties"]["Subject"] == "Broken zipper"
 
 
 async def test_ticket_of_another_brand_is_skipped_after_one_zendesk_call(harness: Harness) -> None:
