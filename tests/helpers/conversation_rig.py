@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.worker import Worker
 
 from core.conversation import ConversationInput, ConversationPolicy
@@ -42,17 +42,17 @@ class ConversationRig:
     request: ConversationInput
     task_queue: str
     _serial: int = 0
-    _handle: WorkflowHandle[SmsConversation, ConversationResult] | None = None
 
     @property
     def handle(self) -> WorkflowHandle[SmsConversation, ConversationResult]:
-        """The conversation's latest run, as the last event's signal-with-start answered: on
-        the time-skipping server only such a handle lets time skip while awaiting its result."""
-        assert self._handle is not None, "no event was sent yet"
-        return self._handle
+        """The conversation's latest run. Awaiting its result does not unlock time skipping
+        (a handle from `start_workflow` would, and the idle test server then jumps years)."""
+        return self.client.get_workflow_handle_for(
+            SmsConversation.run, self.request.conversation_id
+        )
 
     async def send(self, event: ConversationEvent) -> None:
-        self._handle = await self.client.start_workflow(
+        await self.client.start_workflow(
             SmsConversation.run,
             self.request,
             id=self.request.conversation_id,
@@ -141,8 +141,14 @@ class ConversationRig:
 
         return await eventually(idle, timeout=15)
 
-    async def result(self) -> ConversationResult:
-        """Wait for the run to rest (the time-skipping server jumps to its next timer)."""
+    async def rested(self) -> ConversationResult:
+        """The result of the latest run once it has completed, with the clock left alone:
+        tests move time themselves (`WorkflowEnvironment.sleep`)."""
+
+        async def completed() -> bool:
+            return (await self.handle.describe()).status is not WorkflowExecutionStatus.RUNNING
+
+        await eventually(completed, timeout=15)
         return await self.handle.result()
 
 

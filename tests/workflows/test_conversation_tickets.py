@@ -114,7 +114,7 @@ async def test_a_text_after_the_ticket_closed_opens_a_follow_up_in_a_fresh_run(
 ) -> None:
     await open_ticket(rig)
     await rig.status(TICKET, TicketStatus.CLOSED)
-    rested = await rig.result()  # nothing left to watch: the run completes
+    rested = await rig.rested()  # nothing left to watch: the run completes
     assert (rested.last_ticket_id, rested.texts_received) == (TICKET, 1)
 
     await rig.text("One more thing")
@@ -204,7 +204,7 @@ async def test_a_texts_pictures_are_uploaded_and_attached_to_its_comment(
 async def test_a_text_refused_for_good_is_kept_for_the_operator(rig: ConversationRig) -> None:
     rig.fakes.refuse_open_ticket = "Unauthorized"
     text = await rig.text("Where is my order?")
-    rested = await rig.result()  # still no ticket: the run rests instead of failing
+    rested = await rig.rested()  # still no ticket: the run rests instead of failing
     assert rested.last_ticket_id is None
     view = await rig.settled()
     assert [f.event for f in view.state.failed] == [text]
@@ -229,7 +229,8 @@ async def test_a_solved_ticket_is_closed_after_24_hours_without_a_text(
     await time_skipping_env.sleep(23 * HOUR)
     await rig.settled()
     assert "transition_ticket" not in rig.fakes.names()
-    rested = await rig.result()
+    await time_skipping_env.sleep(2 * HOUR)
+    rested = await rig.rested()
 
     [closing] = rig.fakes.args(ZendeskActivities.transition_ticket, TransitionInput)
     assert (closing.ticket_id, closing.when, closing.to_status) == (
@@ -270,7 +271,12 @@ async def test_inactivity_solves_the_ticket_and_the_auto_close_follows(
         view = await rig.settled()
         assert view.state.last_customer_text_at is not None
         assert view.next_deadline == view.state.last_customer_text_at + 48 * HOUR
-        await rig.result()  # 48 hours: solved; 24 more: closed
+        await time_skipping_env.sleep(49 * HOUR)
+        await eventually(lambda: _called(rig, "transition_ticket"))
+        view = await rig.settled()
+        assert view.state.ticket_status is TicketStatus.SOLVED
+        await time_skipping_env.sleep(25 * HOUR)
+        await rig.rested()
 
         solving, closing = rig.fakes.args(ZendeskActivities.transition_ticket, TransitionInput)
         assert (solving.when, solving.to_status) == (
