@@ -28,11 +28,14 @@ def _answer(status: int, headers: dict[str, str] | None = None) -> httpx.Respons
         (404, errors.NotFound, False),
         (408, errors.RetryableStatus, True),
         (409, errors.RetryableStatus, True),
+        (410, errors.RejectedRequest, False),
         (413, errors.RejectedRequest, False),
         (422, errors.Unprocessable, False),
         (429, errors.RateLimited, True),
         (500, errors.RetryableStatus, True),
+        (502, errors.RetryableStatus, True),
         (503, errors.RetryableStatus, True),
+        (504, errors.RetryableStatus, True),
     ],
 )
 def test_each_status_is_one_typed_error_and_one_retry_decision(
@@ -59,6 +62,21 @@ def test_a_429_is_retried_after_the_services_own_retry_after() -> None:
     with pytest.raises(ApplicationError) as unparseable, retry_decisions():
         raise_for_status("zendesk", _answer(429, {"Retry-After": "soon"}))
     assert unparseable.value.next_retry_delay is None  # the retry policy's own backoff
+
+
+@pytest.mark.parametrize(
+    ("header", "delay"),
+    [
+        ("0", timedelta(0)),
+        ("-5", timedelta(0)),  # a clock-skewed negative wait is no wait, never an error
+        ("2.5", timedelta(seconds=2.5)),
+        ("Wed, 21 Oct 2026 07:28:00 GMT", None),  # the HTTP-date form: the policy's backoff
+    ],
+)
+def test_retry_after_is_read_in_seconds_only(header: str, delay: timedelta | None) -> None:
+    with pytest.raises(ApplicationError) as decided, retry_decisions():
+        raise_for_status("zendesk", _answer(429, {"Retry-After": header}))
+    assert decided.value.next_retry_delay == delay
 
 
 def test_no_answer_at_all_is_retried() -> None:
