@@ -108,7 +108,7 @@ ACTIVITIES: dict[str, Run] = {
         (error(401), "Unauthorized", False, None),
         (error(404), "NotFound", False, None),
         (error(400), "RejectedRequest", False, None),
-        (error(429, **{"Retry-After": "30"}), "RateLimited", True, timedelta(seconds=30)),
+        (error(429, headers={"Retry-After": "30"}), "RateLimited", True, timedelta(seconds=30)),
         (error(503), "RetryableStatus", True, None),
         (httpx.ReadTimeout, "TransportFailure", True, None),
     ],
@@ -176,7 +176,11 @@ async def test_a_retried_create_with_old_tokens_is_sent_to_replay_the_first(engi
     created = await run_against(
         engine,
         lambda a, env: env.run(a.open_ticket, request),
-        ok({"ticket": TICKET | {"status": "new"}}, status=201, **{"x-idempotency-lookup": "hit"}),
+        ok(
+            {"ticket": TICKET | {"status": "new"}},
+            status=201,
+            headers={"x-idempotency-lookup": "hit"},
+        ),
         number=2,
     )
     assert created.ticket_id == 42

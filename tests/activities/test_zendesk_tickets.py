@@ -79,8 +79,8 @@ class Rig:
             customer_phone=CUSTOMER,
             requester_id=await self.requester(),
             texts=[CustomerText(message_sid=f"SM{len(self.transport.seen)}", body=body)],
-            context_until=fields.pop("context_until", datetime.now(UTC)),  # type: ignore[arg-type]
-            **fields,  # type: ignore[arg-type]
+            context_until=fields.pop("context_until", datetime.now(UTC)),
+            **fields,
         )
         return (await self.env.run(self.activities.open_ticket, request)).ticket_id
 

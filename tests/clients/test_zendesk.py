@@ -246,7 +246,7 @@ async def test_a_ticket_is_created_under_its_idempotency_key_and_a_replay_is_rec
     ticket = {"subject": "SMS", "comment": {"body": "Hi"}}
     async with scripted_zendesk(
         ok({"ticket": TICKET}, status=201),
-        ok({"ticket": TICKET}, status=201, **{"x-idempotency-lookup": "HIT"}),
+        ok({"ticket": TICKET}, status=201, headers={"x-idempotency-lookup": "HIT"}),
     ) as (zd, script):
         created = await zd.create_ticket(ticket, idempotency_key="conv:SM1")
         replayed = await zd.create_ticket(ticket, idempotency_key="conv:SM1")

@@ -60,7 +60,7 @@ async def test_a_429_carries_zendesks_retry_after(
     header: str | None, seconds: float | None
 ) -> None:
     headers = {"Retry-After": header} if header is not None else {}
-    async with scripted_zendesk(error(429, **headers)) as (zd, _):
+    async with scripted_zendesk(error(429, headers=headers)) as (zd, _):
         with pytest.raises(errors.RateLimited) as failure:
             await zd.get_ticket(42)
     assert failure.value.retry_after == seconds
@@ -126,8 +126,8 @@ async def test_a_refusal_that_renewal_cannot_cure_is_raised_at_once(
 async def test_each_request_takes_its_budgets_and_reports_the_rate_limit_headers() -> None:
     budgets = RecordingBudgets()
     async with scripted_zendesk(
-        ok({"ticket": TICKET}, **RATE_HEADERS),
-        ok({"ticket": TICKET}, **RATE_HEADERS),
+        ok({"ticket": TICKET}, headers=RATE_HEADERS),
+        ok({"ticket": TICKET}, headers=RATE_HEADERS),
         budgets=budgets,
     ) as (zd, _):
         await zd.get_ticket(42)
@@ -144,7 +144,7 @@ async def test_each_request_takes_its_budgets_and_reports_the_rate_limit_headers
 @pytest.mark.parametrize(
     ("answer", "refused_for"),
     [
-        (error(429, **{"Retry-After": "12"}), 12.0),
+        (error(429, headers={"Retry-After": "12"}), 12.0),
         (error(429), 0.0),  # a 429 without Retry-After still says the budget is spent
         (error(503), None),
         (error(422), None),
@@ -225,7 +225,10 @@ async def test_content_that_cannot_be_had_raises_the_typed_error(
 
 async def test_content_refused_by_the_rate_limit_pauses_the_budget_and_raises() -> None:
     budgets = RecordingBudgets()
-    async with scripted_zendesk(error(429, **{"Retry-After": "9"}), budgets=budgets) as (zd, _):
+    async with scripted_zendesk(error(429, headers={"Retry-After": "9"}), budgets=budgets) as (
+        zd,
+        _,
+    ):
         with pytest.raises(errors.RateLimited):
             async with zd.open_content(f"{BASE}/attachments/token/abc/?name=a.png"):
                 pytest.fail("no content to read")

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.worker import Worker
@@ -112,11 +112,13 @@ class ConversationRig:
             DeliveryStatus(message_sid=provider_sid, status=status, error_code=error_code)
         )
 
-    async def outbound(self, body: str, *, origin: str = "campaign", **fields: Any) -> None:
+    async def outbound(
+        self, body: str, *, origin: Literal["campaign", "flow", "other"] = "campaign", **fields: Any
+    ) -> None:
         await self.send(
             OutboundSms(
                 message_id=f"out-{self._next()}",
-                origin=origin,  # type: ignore[arg-type]
+                origin=origin,
                 sender_number=SENDER,
                 customer_phone=CUSTOMER,
                 body=body,
@@ -127,10 +129,7 @@ class ConversationRig:
 
     async def view(self) -> ConversationView:
         """What the `state` query answers now."""
-        view: ConversationView = await self.handle.query(
-            SmsConversation.state, result_type=ConversationView
-        )
-        return view
+        return await self.handle.query(SmsConversation.state)
 
     async def settled(self) -> ConversationView:
         """The state once every event handed in so far has been handled."""

@@ -21,11 +21,15 @@ BEARER = "Bearer tok-1"
 Answer = httpx.Response | type[httpx.TransportError]
 
 
-def ok(body: dict[str, Any], status: int = 200, **headers: str) -> httpx.Response:
+def ok(
+    body: dict[str, Any], status: int = 200, *, headers: dict[str, str] | None = None
+) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers)
 
 
-def error(status: int, body: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+def error(
+    status: int, body: dict[str, Any] | None = None, *, headers: dict[str, str] | None = None
+) -> httpx.Response:
     return httpx.Response(status, json=body or {"error": "RecordInvalid"}, headers=headers)
 
 

@@ -55,7 +55,9 @@ def written_bodies(rig: ConversationRig) -> list[str]:
     """Every customer text that reached Zendesk, as a ticket's first comment or a later one."""
     opened = rig.fakes.args(ZendeskActivities.open_ticket, OpenTicketInput)
     commented = rig.fakes.args(ZendeskActivities.add_customer_comment, CustomerCommentInput)
-    return [t.body for write in [*opened, *commented] for t in write.texts]
+    return [t.body for write in opened for t in write.texts] + [
+        t.body for write in commented for t in write.texts
+    ]
 
 
 # --- M5: keywords ----------------------------------------------------------------------------
