@@ -72,6 +72,7 @@ def busiest_window(times: list[float], seconds: float) -> int:
     )
 
 
+@pytest.mark.slow  # 16 updates paced at 5 per 3 s, in two fresh processes: 15-25 s
 async def test_the_update_budget_holds_across_two_worker_processes(
     any_engine: Engine, zendesk_url: str, control: httpx.AsyncClient
 ) -> None:
