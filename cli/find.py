@@ -25,9 +25,8 @@ from temporalio.service import RPCError
 
 from cli.common import temporal_client
 from cli.table import cut, table
-from core.conversation import STATE_QUERY, WORKFLOW_NAME, searchable_phone
+from core.conversation import STATE_QUERY, WORKFLOW_NAME, ConversationView, searchable_phone
 from core.settings import Settings
-from workflows.conversation import ConversationView
 
 #: Runs whose workflow code can still answer the `state` query (a worker replays closed ones).
 QUERYABLE = (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)

@@ -34,13 +34,12 @@ from cli.replay_run import Outcome
 from clients.errors import ApiError, HttpStatusError, RateLimited, parse_retry_after
 from clients.zendesk import ZendeskClient
 from clients.zendesk_oauth import zendesk_authorization
-from core.conversation import STATE_QUERY, conversation_id
+from core.conversation import STATE_QUERY, ConversationView, conversation_id
 from core.settings import Settings
 from core.tables import MessageLog
 from infra import db
 from webhooks.signatures import smsdesk_signature, twilio_signature, zendesk_signature
 from webhooks.zendesk_events import COMMENT_ADDED, STATUS_CHANGED
-from workflows.conversation import ConversationView
 
 #: Answers worth another try: Temporal briefly unavailable (503), rate limits (429).
 RETRYABLE = {429, 502, 503, 504}

@@ -19,11 +19,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from cli.replay_run import Outcome
-from core.conversation import STATE_QUERY
+from core.conversation import STATE_QUERY, ConversationView
 from core.settings import Settings
 from core.tables import Direction, SendStatus
 from infra import db
-from workflows.conversation import ConversationView
 
 SENT = (SendStatus.SENT, SendStatus.DELIVERED, SendStatus.UNDELIVERED)
 

@@ -12,6 +12,7 @@ import hmac
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from core.messages import ConversationEvent, TicketStatus
 from core.settings import Settings
@@ -25,6 +26,10 @@ SEARCH_ATTRIBUTES = {
     "ZendeskTicketId": "Int",
     "ConversationStatus": "Keyword",
 }
+CUSTOMER_PHONE = SearchAttributeKey.for_keyword("CustomerPhone")
+SENDER_NUMBER = SearchAttributeKey.for_keyword("SenderNumber")
+ZENDESK_TICKET_ID = SearchAttributeKey.for_int("ZendeskTicketId")
+CONVERSATION_STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
 #: The conversation's one query (its `ConversationView`). Its signals are named after the
 #: events' `kind`s in `core.messages`, one signal per kind.
 STATE_QUERY = "state"
@@ -144,6 +149,16 @@ class ConversationInput(BaseModel):
             policy=ConversationPolicy.from_settings(settings),
         )
 
+    @property
+    def identity_search_attributes(self) -> TypedSearchAttributes:
+        """Given at start, so the run need not upsert them (each upsert is a visibility write)."""
+        return TypedSearchAttributes(
+            [
+                SearchAttributePair(CUSTOMER_PHONE, self.customer_search_value),
+                SearchAttributePair(SENDER_NUMBER, self.sender_search_value),
+            ]
+        )
+
 
 def conversation_id(sender_number: str, customer_phone: str, settings: Settings) -> str:
     """The workflow id of the conversation between an account number and a customer."""
@@ -166,3 +181,25 @@ def pii_hash(value: str, settings: Settings) -> str:
 def searchable_phone(phone: str, settings: Settings) -> str:
     """The value stored in the `CustomerPhone`/`SenderNumber` search attributes."""
     return pii_hash(phone, settings) if settings.pii_protection else phone
+
+
+# The workflow's answers live here, outside the workflow's module: the sandbox re-imports that
+# module for every new run, and building these pydantic classes again each time was a third of
+# a new conversation's workflow-instance cost.
+class ConversationView(BaseModel):
+    """What the `state` query answers."""
+
+    conversation_id: str
+    sender_number: str
+    customer_phone: str
+    state: ConversationState
+    queued: int
+    #: True while an event is being handled (its activities may still be running).
+    busy: bool
+    next_deadline: datetime | None
+
+
+class ConversationResult(BaseModel):
+    last_ticket_id: int | None
+    texts_received: int
+    replies_sent: int

@@ -60,6 +60,11 @@ class TicketMetricsInput(BaseModel):
     zendesk_task_queue: str
     #: None: every brand counts (ZENDESK_METRICS_BRANDS=all).
     brand_ids: list[int] | None = None
+    #: Look for the ticket in smsdesk's database before reading Zendesk (B14). Runs started
+    #: before this field existed lack it and replay as they ran. A field, not a patch: every
+    #: `workflow.patched` also upserts the `TemporalChangeVersion` search attribute, a
+    #: visibility write for each of these short runs.
+    known_tickets_first: bool = False
 
     @classmethod
     def for_event(
@@ -80,6 +85,7 @@ class TicketMetricsInput(BaseModel):
             zendesk_account=zendesk_account(settings.zendesk_url),
             zendesk_task_queue=settings.zendesk_task_queue,
             brand_ids=None if brands is None else sorted(brands),
+            known_tickets_first=True,
         )
 
     @property

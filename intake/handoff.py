@@ -122,6 +122,7 @@ class Handoff:
             task_queue=settings.temporal_task_queue,
             start_signal=signal,
             start_signal_args=[self.payload],
+            search_attributes=start.identity_search_attributes,
             rpc_timeout=timeout,
         )
         return True

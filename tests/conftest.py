@@ -14,14 +14,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import migrations
-from devstack.processes import binary
-from infra.db import make_engine
-from workflows.search import (
+from core.conversation import (
     CONVERSATION_STATUS,
     CUSTOMER_PHONE,
     SENDER_NUMBER,
     ZENDESK_TICKET_ID,
 )
+from devstack.processes import binary
+from infra.db import make_engine
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
@@ -30,7 +29,8 @@ with workflow.unsafe.imports_passed_through():
         STATE_QUERY,
         WORKFLOW_NAME,
         ConversationInput,
-        ConversationState,
+        ConversationResult,
+        ConversationView,
         FailedEvent,
     )
     from core.messages import (
@@ -52,25 +52,6 @@ with workflow.unsafe.imports_passed_through():
 #: A burst becomes one comment; these bound it (10,000 texts still fit in 25 updates).
 BURST_MAX_TEXTS = 500
 BURST_MAX_CHARS = 60_000
-
-
-class ConversationView(BaseModel):
-    """What the `state` query answers."""
-
-    conversation_id: str
-    sender_number: str
-    customer_phone: str
-    state: ConversationState
-    queued: int
-    #: True while an event is being handled (its activities may still be running).
-    busy: bool
-    next_deadline: datetime | None
-
-
-class ConversationResult(BaseModel):
-    last_ticket_id: int | None
-    texts_received: int
-    replies_sent: int
 
 
 @workflow.defn(name=WORKFLOW_NAME)

@@ -8,15 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 
-from core.conversation import SEARCH_ATTRIBUTES, ConversationInput, ConversationState
+from core.conversation import (
+    CONVERSATION_STATUS,
+    CUSTOMER_PHONE,
+    SEARCH_ATTRIBUTES,
+    SENDER_NUMBER,
+    ZENDESK_TICKET_ID,
+    ConversationInput,
+    ConversationState,
+)
 from workflows.versions import SKIP_UNCHANGED_SEARCH_ATTRIBUTES
-
-CUSTOMER_PHONE = SearchAttributeKey.for_keyword("CustomerPhone")
-SENDER_NUMBER = SearchAttributeKey.for_keyword("SenderNumber")
-ZENDESK_TICKET_ID = SearchAttributeKey.for_int("ZendeskTicketId")
-CONVERSATION_STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
 
 #: Name and type of each attribute, for `temporal server start-dev --search-attribute`.
 DEV_SERVER_ARGS = SEARCH_ATTRIBUTES
@@ -25,6 +28,11 @@ NO_TICKET = "no_ticket"
 
 
 def upsert_identity(request: ConversationInput) -> None:
+    """Runs started by smsdesk's intake carry these from their start (and a continued run
+    from its predecessor); older starts did not, and replay their upsert."""
+    current = workflow.info().typed_search_attributes
+    if current.get(CUSTOMER_PHONE) is not None and current.get(SENDER_NUMBER) is not None:
+        return
     workflow.upsert_search_attributes(
         [
             CUSTOMER_PHONE.value_set(request.customer_search_value),

@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         metric_unique_id,
     )
     from workflows.calls import Calls
-    from workflows.versions import KNOWN_OPENED_TICKET
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -48,7 +47,7 @@ class TicketMetrics:
 
         lookup = TicketLookup(ticket_id=request.ticket_id)
         snapshot: TicketSnapshot | None = None
-        if request.metric is Metric.OPENED and workflow.patched(KNOWN_OPENED_TICKET):
+        if request.metric is Metric.OPENED and request.known_tickets_first:
             # A ticket smsdesk opened: its create response and requester are in the database.
             known = await calls.local(MetricsActivities.known_opened_ticket, lookup)
             snapshot = known.snapshot

@@ -4,6 +4,10 @@ history with the code before each change and must replay it.
 Keep an id while any run started before its deploy is still open (a visibility query on
 `StartTime` finds them; runs end when their ticket closes or they continue-as-new), then
 `workflow.deprecate_patch` it and, once that is deployed too, remove both.
+
+A patch is not free: the first `workflow.patched` of each id in a run records a marker and
+upserts the `TemporalChangeVersion` search attribute, a visibility write on the server. For a
+short run (TicketMetrics) a field of the input with a default does the same job at no cost.
 """
 
 #: Triage and customer-context reads run as local activities (not ordinary activities).
@@ -18,5 +22,3 @@ SPLIT_LONG_REPLIES = "split-long-replies-1"
 INBOUND_MEDIA = "inbound-media-1"
 #: An agent reply's pictures are looked up and texted with it as MMS (B11).
 AGENT_MEDIA = "agent-media-1"
-#: An Opened Ticket event of a ticket smsdesk opened is built from what smsdesk holds (B14).
-KNOWN_OPENED_TICKET = "known-opened-ticket-1"
