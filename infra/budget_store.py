@@ -9,9 +9,10 @@ sleep the difference.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, Float, cast, func, literal, select, update
+from sqlalchemy import Engine, Float, bindparam, cast, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -42,26 +43,16 @@ def reserve(
     next request, which may go up to `tolerance` seconds early (a burst after a quiet spell);
     each request moves it `interval` on.
     """
-    now, greatest = _now(engine), _greatest(engine)
-    next_at, paused = col(ZendeskBudget.next_at), col(ZendeskBudget.paused_until)
-    start = greatest(next_at - tolerance, paused, now)
+    statements = _statements(engine.dialect.name)
+    values = {"budget": name, "interval": interval, "tolerance": tolerance, "lead": lead}
     with engine.begin() as connection:
-        taken = connection.execute(
-            update(ZendeskBudget)
-            .where(col(ZendeskBudget.name) == name, start <= now + lead)
-            .values(next_at=greatest(next_at, start) + interval)
-            .returning(next_at, paused, now)
-        ).first()
+        taken = connection.execute(statements.take, values).first()
         if taken is not None:
             # RETURNING shows the new `next_at`; the slot taken follows from it.
             new_next, paused_until, clock = taken
             slot = max(new_next - interval - tolerance, paused_until, clock)
             return Reservation(slot=slot, now=clock)
-        row = connection.execute(
-            select(greatest(next_at - tolerance, paused), now).where(
-                col(ZendeskBudget.name) == name
-            )
-        ).first()
+        row = connection.execute(statements.free_at, values).first()
     if row is None:
         _create(engine, name)
         return reserve(engine, name=name, interval=interval, tolerance=tolerance, lead=lead)
@@ -71,23 +62,48 @@ def reserve(
 def pause(engine: Engine, *, name: str, seconds: float) -> None:
     """Hand out no slot of this budget for `seconds` from now (a pause only ever extends)."""
     _create(engine, name)
-    now, greatest = _now(engine), _greatest(engine)
     with engine.begin() as connection:
         connection.execute(
-            update(ZendeskBudget)
-            .where(col(ZendeskBudget.name) == name)
-            .values(paused_until=greatest(col(ZendeskBudget.paused_until), now + seconds))
+            _statements(engine.dialect.name).pause, {"budget": name, "seconds": seconds}
         )
 
 
 def paused_until(engine: Engine, *, name: str) -> tuple[float, float]:
     """Until when the budget is paused, and the database's clock now."""
-    now = _now(engine)
     with engine.begin() as connection:
         row = connection.execute(
-            select(col(ZendeskBudget.paused_until), now).where(col(ZendeskBudget.name) == name)
+            _statements(engine.dialect.name).paused_until, {"budget": name}
         ).first()
     return (row[0], row[1]) if row is not None else (0.0, 0.0)
+
+
+class _Statements(NamedTuple):
+    take: Any
+    free_at: Any
+    pause: Any
+    paused_until: Any
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    """The budget's statements, built once per dialect with bound parameters: every Zendesk
+    request takes a slot, and building the expression anew each time cost ten times what the
+    database took to run it (1.4 ms against 0.15 ms a reservation on SQLite)."""
+    now, greatest = _now(dialect), _greatest(dialect)
+    name = col(ZendeskBudget.name) == bindparam("budget")
+    next_at, paused = col(ZendeskBudget.next_at), col(ZendeskBudget.paused_until)
+    start = greatest(next_at - bindparam("tolerance"), paused, now)
+    return _Statements(
+        take=update(ZendeskBudget)
+        .where(name, start <= now + bindparam("lead"))
+        .values(next_at=greatest(next_at, start) + bindparam("interval"))
+        .returning(next_at, paused, now),
+        free_at=select(greatest(next_at - bindparam("tolerance"), paused), now).where(name),
+        pause=update(ZendeskBudget)
+        .where(name)
+        .values(paused_until=greatest(paused, now + bindparam("seconds"))),
+        paused_until=select(paused, now).where(name),
+    )
 
 
 def _create(engine: Engine, name: str) -> None:
@@ -101,14 +117,14 @@ def _create(engine: Engine, name: str) -> None:
             session.rollback()  # another process made it first
 
 
-def _now(engine: Engine) -> Any:
+def _now(dialect: str) -> Any:
     """The database's clock in epoch seconds: SQLite's `now` holds for one statement;
     PostgreSQL's `clock_timestamp()` is read after a row lock was waited for, not before."""
-    if engine.dialect.name == "sqlite":
+    if dialect == "sqlite":
         return cast((func.julianday("now") - literal(2440587.5)) * literal(86400.0), Float)
     return cast(func.extract("epoch", func.clock_timestamp()), Float)
 
 
-def _greatest(engine: Engine) -> Any:
+def _greatest(dialect: str) -> Any:
     """SQL's largest-of-several: GREATEST, or SQLite's many-argument scalar max()."""
-    return func.max if engine.dialect.name == "sqlite" else func.greatest
+    return func.max if dialect == "sqlite" else func.greatest
