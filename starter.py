@@ -36,9 +36,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from cli.common import effective_settings  # the settings and sandboxes: only to run
-
-    result: int = asyncio.run(args.run(effective_settings(), args))
+    # The settings and sandboxes, only to run, and only what this command reads.
+    result: int = asyncio.run(args.run(args.run.load_settings(), args))
     return result
 
 

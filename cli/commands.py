@@ -3,8 +3,10 @@ errors answer at once, and a command imports its module (Temporal, the database,
 client, matplotlib...) only when it runs.
 
 A command's code is named as `"module:function"`, an `async function(settings, args) -> int`
-(see `lazy`). Argument types and defaults stay cheap on purpose: what needs the settings or the
-sandboxes is resolved by the command itself (e.g. agent-reply's default author).
+(see `lazy`), and so is what makes its settings: the effective `Settings` for most, only the
+sandboxes' addresses for the listings. Argument types and defaults stay cheap on purpose: what
+needs the settings or the sandboxes is resolved by the command itself (e.g. agent-reply's
+default author).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import importlib
 import importlib.util
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.phone import to_e164
 
@@ -23,10 +25,15 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeAlias
 
-    from core.settings import Settings
-
-    Run: TypeAlias = Callable[[Settings, argparse.Namespace], Awaitable[int]]
+    # The settings are what the command's loader makes (`Settings`, or for the listings
+    # `cli.common.SandboxAddresses`): the pairing is by name, checked by the tests.
+    Run: TypeAlias = Callable[[Any, argparse.Namespace], Awaitable[int]]
     Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+#: What makes a command's settings unless it says otherwise: `Settings`, sandboxes filled in.
+EFFECTIVE_SETTINGS = "cli.common:effective_settings"
+#: The listings read two addresses: with nothing configured, they need no `Settings` at all.
+LISTING_SETTINGS = "cli.common:listing_settings"
 
 #: `find --status`: the ticket statuses a conversation can be in (`core.messages.TicketStatus`
 #: without `closed`, which ends the ticket) and `workflows.search.NO_TICKET`. Written out so
@@ -34,16 +41,32 @@ if TYPE_CHECKING:
 CONVERSATION_STATUSES = ("new", "open", "pending", "hold", "solved", "no_ticket")
 
 
-def lazy(target: str) -> Run:
-    """The command `"module:function"`, imported when it runs (not when parsing)."""
-    module_name, _, function_name = target.partition(":")
+def named(target: str) -> Any:
+    """The object `"module:name"`, its module imported now."""
+    module_name, _, name = target.partition(":")
+    return getattr(importlib.import_module(module_name), name)
 
-    async def run(settings: Settings, args: argparse.Namespace) -> int:
-        command: Run = getattr(importlib.import_module(module_name), function_name)
+
+class LazyCommand:
+    """A command `"module:function"`, imported when it runs (not when parsing), and the
+    function `"module:function"` that makes the settings `starter.py` runs it with."""
+
+    def __init__(self, target: str, settings: str = EFFECTIVE_SETTINGS) -> None:
+        self.target = target
+        self.settings = settings
+        self.__name__ = target.partition(":")[2]
+
+    async def __call__(self, settings: Any, args: argparse.Namespace) -> int:
+        command: Run = named(self.target)
         return await command(settings, args)
 
-    run.__qualname__ = run.__name__ = function_name
-    return run
+    def load_settings(self) -> Any:
+        return named(self.settings)()
+
+
+def lazy(target: str, *, settings: str = EFFECTIVE_SETTINGS) -> LazyCommand:
+    """The command `"module:function"`, run with what `settings` makes."""
+    return LazyCommand(target, settings)
 
 
 def module_doc(module_name: str) -> str:
@@ -97,10 +120,10 @@ def conversation(commands: Commands) -> None:
 
     tickets = commands.add_parser("tickets", help="list the sandbox Zendesk's tickets")
     tickets.add_argument("--json", action="store_true", help="machine-readable output")
-    tickets.set_defaults(run=lazy("cli.conversation:sandbox_listing"))
+    tickets.set_defaults(run=lazy("cli.listing:sandbox_listing", settings=LISTING_SETTINGS))
     texts = commands.add_parser("texts", help="list the texts the sandbox SMS provider sent")
     texts.add_argument("--json", action="store_true", help="machine-readable output")
-    texts.set_defaults(run=lazy("cli.conversation:sandbox_listing"))
+    texts.set_defaults(run=lazy("cli.listing:sandbox_listing", settings=LISTING_SETTINGS))
 
 
 def find(commands: Commands) -> None:

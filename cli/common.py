@@ -6,19 +6,30 @@ that is `./scripts/dev`. Once any service is configured, a service left unconfig
 gets its sandbox (most commands need only one or two services), but never silently: the
 command says on stderr which services are the dev stack's sandboxes and which settings would
 make them real, so a half-filled `.env` is not quietly completed with sandbox URLs and secrets.
+
+Cheap to import: `Settings` (pydantic and pydantic-settings, ~0.15 s) is built only by the
+commands that read it; `tickets` and `texts` with nothing configured need only the sandboxes'
+addresses (`listing_settings`).
 """
 
 from __future__ import annotations
 
+import os
+import ssl
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from core.settings import Settings, get_settings
 from devstack.sandboxes import SandboxPorts, with_sandboxes
+from infra.env_file import read_env_file
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from temporalio.client import Client
+
+    from core.settings import Settings
 
 #: The services the sandboxes stand in for: the settings that point a service somewhere real,
 #: and the ones to set to configure it.
@@ -46,8 +57,59 @@ SERVICES: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
+class SandboxAddresses(Protocol):
+    """What `tickets` and `texts` read of the settings: `Settings` has both."""
+
+    @property
+    def zendesk_url(self) -> str: ...
+
+    @property
+    def twilio_base_url(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class DevStackAddresses:
+    """The dev stack's sandboxes, as `sandboxed` sets them when nothing is configured."""
+
+    zendesk_url: str
+    twilio_base_url: str
+
+
 def effective_settings() -> Settings:
+    from core.settings import get_settings
+
     return sandboxed(get_settings(), SandboxPorts())
+
+
+def any_service_configured(environ: Mapping[str, str], env_file: Path) -> bool:
+    """Whether the environment or `env_file` sets a service's setting, read as `Settings`
+    reads them (names in any case, an empty value is unset) but without building it."""
+    given = {name.lower() for name, value in environ.items() if value}
+    given |= {name.lower() for name in read_env_file(env_file)}
+    return any(fields & given for fields, _ in SERVICES.values())
+
+
+def listing_settings() -> SandboxAddresses:
+    """The settings of `tickets` and `texts`: with nothing configured, the dev stack's
+    addresses alone, without importing pydantic for two URLs; else the effective settings
+    (which name the services that are sandboxes)."""
+    if any_service_configured(os.environ, Path(".env")):
+        return effective_settings()
+    ports = SandboxPorts()
+    return DevStackAddresses(zendesk_url=ports.zendesk_url, twilio_base_url=ports.twilio_url)
+
+
+def tls_for(url: str) -> ssl.SSLContext | bool:
+    """httpx's `verify=` for a client that talks to `url`'s host alone.
+
+    https keeps httpx's default (certifi's bundle). Plain http never shakes hands, and loading
+    that bundle (~0.1 s, much of a quick command's time) would be for nothing: the client gets
+    a context that trusts no certificate instead, so a request that did reach https would fail
+    rather than go unverified.
+    """
+    if not url.lower().startswith("http://"):
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates, trusts none
 
 
 def sandboxed(settings: Settings, ports: SandboxPorts) -> Settings:
@@ -56,15 +118,15 @@ def sandboxed(settings: Settings, ports: SandboxPorts) -> Settings:
     if not any(fields & settings.model_fields_set for fields, _ in SERVICES.values()):
         return with_sandboxes(settings, ports)  # the embedded dev stack: nothing real anywhere
     stand_ins = {  # as `with_sandboxes` decides what to fill in
-        "Zendesk": (not settings.zendesk_configured, ports.zendesk),
-        "the SMS provider": (settings.twilio_account_sid is None, ports.twilio),
-        "Klaviyo": (settings.klaviyo_api_key is None, ports.klaviyo),
+        "Zendesk": (not settings.zendesk_configured, ports.zendesk_url),
+        "the SMS provider": (settings.twilio_account_sid is None, ports.twilio_url),
+        "Klaviyo": (settings.klaviyo_api_key is None, ports.klaviyo_url),
     }
-    for service, (missing, port) in stand_ins.items():
+    for service, (missing, url) in stand_ins.items():
         if missing:
             print(
                 f"note: {service} is not configured, so its dev-stack sandbox at "
-                f"http://127.0.0.1:{port} is used, with the sandbox's secrets "
+                f"{url} is used, with the sandbox's secrets "
                 f"(set {SERVICES[service][1]})",
                 file=sys.stderr,
             )

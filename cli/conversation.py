@@ -1,5 +1,5 @@
-"""Commands that act as the outside world and look inside: send-sms, agent-reply, state,
-tickets, texts."""
+"""Commands that act as the outside world and look inside: send-sms, agent-reply, state (the
+listings `tickets` and `texts` are in `cli/listing.py`)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from cli.table import cut, table
+from cli.common import tls_for
 from devstack.sandboxes import AGENT_ID
 
 if TYPE_CHECKING:
+    import httpx
+
     from clients.zendesk import ZendeskTicket
     from core.settings import Settings
 
-# These are the quick commands of the dev loop: what only one of them needs (the Zendesk
-# client, FastAPI behind the signature helpers, Temporal) is imported by that one.
+# These are the quick commands of the dev loop: what only one of them needs (httpx, the
+# Zendesk client, FastAPI behind the signature helpers, Temporal) is imported by that one.
 
 
 async def post_inbound_text(
@@ -87,7 +87,9 @@ async def post_agent_comment(
 
 async def send_sms(settings: Settings, args: argparse.Namespace) -> int:
     """Post a signed Twilio-format inbound webhook, as the SMS provider would."""
-    async with httpx.AsyncClient(timeout=30) as http:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=30, verify=tls_for(settings.public_base_url)) as http:
         response, sid = await post_inbound_text(
             settings,
             http,
@@ -102,12 +104,15 @@ async def send_sms(settings: Settings, args: argparse.Namespace) -> int:
 
 async def agent_reply(settings: Settings, args: argparse.Namespace) -> int:
     """Add an agent comment through the Zendesk API; Zendesk then emits `comment_added`."""
+    import httpx
+
     from clients.errors import ApiError
 
     if not settings.zendesk_configured:
         print("agent-reply needs Zendesk credentials (or the dev stack's sandbox)", file=sys.stderr)
         return 2
-    async with httpx.AsyncClient(timeout=30) as http:
+    # Zendesk alone: the API and, for an OAuth client, its token endpoint.
+    async with httpx.AsyncClient(timeout=30, verify=tls_for(settings.zendesk_url)) as http:
         try:
             ticket = await post_agent_comment(
                 settings,
@@ -136,64 +141,3 @@ async def show_state(settings: Settings, args: argparse.Namespace) -> int:
     view = await handle.query(STATE_QUERY)
     print(json.dumps(view, indent=2, default=str) if isinstance(view, dict) else view)
     return 0
-
-
-async def sandbox_listing(settings: Settings, args: argparse.Namespace) -> int:
-    """`tickets` / `texts`: what the sandbox Zendesk / SMS provider holds, as a table (the
-    sandbox's own JSON with `--json`)."""
-    tickets = args.command == "tickets"
-    base = (settings.zendesk_url if tickets else settings.twilio_base_url).rstrip("/")
-    async with httpx.AsyncClient(timeout=30) as http:
-        try:
-            response = await http.get(
-                base + ("/_sandbox/tickets" if tickets else "/_sandbox/messages")
-            )
-            if response.status_code == 404:
-                print(f"{base} is not a sandbox: {args.command} lists the dev stack's sandbox only")
-                return 1
-            listing: dict[str, Any] = response.json()
-            users = (await http.get(base + "/_sandbox/users")).json()["users"] if tickets else []
-        except httpx.TransportError as exc:
-            print(f"{base} cannot be reached ({exc!r}): is ./scripts/dev running?", file=sys.stderr)
-            return 1
-    rows = listing["tickets" if tickets else "messages"]
-    if args.json:
-        print(json.dumps(listing, indent=2))
-    elif not rows:
-        print("no tickets in the sandbox Zendesk" if tickets else "the sandbox sent no texts")
-    elif tickets:
-        print(ticket_table(rows, users))
-    else:
-        print(text_table(rows))
-    return 0
-
-
-def ticket_table(tickets: list[dict[str, Any]], users: list[dict[str, Any]]) -> str:
-    """A line per ticket: id, status, subject, requester, last comment."""
-    names = {u["id"]: f"{u.get('name') or ''} {u.get('phone') or ''}".strip() for u in users}
-
-    def last_comment(ticket: dict[str, Any]) -> str:
-        comments = ticket.get("comments") or []
-        if not comments:
-            return ""
-        last = comments[-1]
-        who = "" if last.get("public", True) else "(internal) "
-        return who + cut(last.get("body"), 50)
-
-    rows = [
-        (
-            t["id"],
-            t["status"],
-            cut(t.get("subject"), 30),
-            cut(names.get(t.get("requester_id"), str(t.get("requester_id") or "")), 24),
-            last_comment(t),
-        )
-        for t in tickets
-    ]
-    return table(["TICKET", "STATUS", "SUBJECT", "REQUESTER", "LAST COMMENT"], rows)
-
-
-def text_table(messages: list[dict[str, Any]]) -> str:
-    """A line per text: sid, from, to, status, body."""
-    rows = [(m["sid"], m["from"], m["to"], m["status"], cut(m.get("body"), 50)) for m in messages]
-    return table(["SID", "FROM", "TO", "STATUS", "BODY"], rows)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
-
 _ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 
 
@@ -19,6 +17,10 @@ def to_e164(raw: str) -> str:
     Raises:
         InvalidPhoneNumber: when the text is not a valid international number.
     """
+    # Imported on first use: `starter.py` parses numbers with this, and its commands that take
+    # none (`--help`, `tickets`...) should not load phonenumbers' metadata (~20 ms).
+    import phonenumbers
+
     text = raw.strip()
     if _ALPHANUMERIC_SENDER.match(text):
         raise InvalidPhoneNumber(

@@ -1,5 +1,7 @@
 """The sandbox services wired to the product: credentials, ports and seed data for `--dev`,
-the starter and the end-to-end tests (one definition for all three)."""
+the starter and the end-to-end tests (one definition for all three).
+
+Cheap to import (no pydantic, no web apps): `starter.py tickets` reads the ports from here."""
 
 from __future__ import annotations
 
@@ -9,13 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
-from core.settings import Settings
 from sandbox import credentials
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from core.settings import Settings
 
 ZENDESK_TOKEN = credentials.ZENDESK_OAUTH_TOKEN
 ZENDESK_WEBHOOK_SECRET = credentials.ZENDESK_WEBHOOK_SECRET
@@ -54,9 +55,23 @@ class SandboxPorts:
     twilio: int = 8102
     klaviyo: int = 8103
 
+    @property
+    def zendesk_url(self) -> str:
+        return f"http://127.0.0.1:{self.zendesk}"
+
+    @property
+    def twilio_url(self) -> str:
+        return f"http://127.0.0.1:{self.twilio}"
+
+    @property
+    def klaviyo_url(self) -> str:
+        return f"http://127.0.0.1:{self.klaviyo}"
+
 
 def with_sandboxes(settings: Settings, ports: SandboxPorts) -> Settings:
     """`settings` pointed at the sandboxes for every service it has no real credentials for."""
+    from pydantic import SecretStr
+
     update: dict[str, Any] = {}
     if settings.outbound_webhook_secret is None:
         update["outbound_webhook_secret"] = SecretStr(OUTBOUND_SECRET)
@@ -64,21 +79,21 @@ def with_sandboxes(settings: Settings, ports: SandboxPorts) -> Settings:
         update["media_url_secret"] = SecretStr(MEDIA_URL_SECRET)
     if not settings.zendesk_configured:
         update |= {
-            "zendesk_url": f"http://127.0.0.1:{ports.zendesk}",
+            "zendesk_url": ports.zendesk_url,
             "zendesk_oauth_token": SecretStr(ZENDESK_TOKEN),
             "zendesk_webhook_secret": SecretStr(ZENDESK_WEBHOOK_SECRET),
             "zendesk_sms_brand_id": settings.zendesk_sms_brand_id or SMS_BRAND_ID,
         }
     if settings.twilio_account_sid is None:
         update |= {
-            "twilio_base_url": f"http://127.0.0.1:{ports.twilio}",
+            "twilio_base_url": ports.twilio_url,
             "twilio_account_sid": TWILIO_SID,
             "twilio_auth_token": SecretStr(TWILIO_TOKEN),
             "sms_numbers": settings.sms_numbers or ACCOUNT_NUMBERS,
         }
     if settings.klaviyo_api_key is None:
         update |= {
-            "klaviyo_base_url": f"http://127.0.0.1:{ports.klaviyo}",
+            "klaviyo_base_url": ports.klaviyo_url,
             "klaviyo_api_key": SecretStr(KLAVIYO_KEY),
         }
     return settings.model_copy(update=update)

@@ -13,8 +13,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from dotenv import dotenv_values
-
 
 class EnvFileError(ValueError):
     """A value that cannot be written to `.env` unquoted."""
@@ -24,6 +22,8 @@ def read_env_file(path: Path) -> dict[str, str]:
     """The file's non-empty values (an empty value means unset, as for `Settings`)."""
     if not path.exists():
         return {}
+    from dotenv import dotenv_values  # only for a file to read: `starter.py tickets` has none
+
     return {key: value for key, value in dotenv_values(path).items() if value}
 
 
