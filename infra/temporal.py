@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temporalio.client import (
     Client,
@@ -28,11 +29,13 @@ from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig, ClientConnectConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from core.codec import EncryptionCodec, parse_key
 from core.reconcile import SCHEDULE_ID, ReconcileInput
 from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
 from core.settings import Settings
 from infra.env_file import read_env_file
+
+if TYPE_CHECKING:
+    from core.codec import EncryptionCodec
 
 
 @lru_cache
@@ -49,6 +52,8 @@ def sdk_runtime(bind_address: str) -> Runtime:
 def codec_for(settings: Settings) -> EncryptionCodec | None:
     if settings.pii_encryption_key is None:
         return None
+    from core.codec import EncryptionCodec, parse_key  # cryptography: only with a key
+
     return EncryptionCodec(
         parse_key(settings.pii_encryption_key.get_secret_value()),
         [parse_key(old.get_secret_value()) for old in settings.pii_old_encryption_keys],
