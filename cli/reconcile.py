@@ -15,14 +15,17 @@ import argparse
 import asyncio
 import json
 import uuid
+from typing import TYPE_CHECKING
 
 from cli.common import database, temporal_client
-from core.reconcile import SCHEDULE_ID, WORKFLOW_NAME, ReconcileInput, ReconcileReport
-from core.settings import Settings
-from intake import journal
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 
 async def reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from core.reconcile import SCHEDULE_ID, WORKFLOW_NAME, ReconcileInput, ReconcileReport
+
     client = await temporal_client(settings)
     report = await client.execute_workflow(
         WORKFLOW_NAME,
@@ -39,6 +42,8 @@ async def reconcile(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def intake(settings: Settings, args: argparse.Namespace) -> int:
+    from intake import journal  # SQLAlchemy: `reconcile` needs only Temporal
+
     backlog = await asyncio.to_thread(journal.backlog, database(settings))
     figures = {
         "events": backlog.events,

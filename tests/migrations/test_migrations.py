@@ -37,9 +37,27 @@ FIRST_ROWS = {
 
 def test_head_matches_the_models(any_engine: Engine) -> None:
     assert migrations.current_revision(any_engine) == migrations.head_revision()
+    assert migrations.recorded_revision(any_engine) == migrations.HEAD
     with any_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_the_written_out_head_is_alembics() -> None:
+    # A new revision file needs HEAD moved to it: `require_head` reads HEAD, not the files.
+    assert migrations.HEAD == migrations.head_revision()
+
+
+def test_the_recorded_revision_is_alembics(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path}/revisions.db")
+    try:
+        assert migrations.recorded_revision(engine) is None  # not set up
+        assert migrations.current_revision(engine) is None
+        migrations.upgrade(str(engine.url), migrations.FIRST_REVISION)
+        assert migrations.recorded_revision(engine) == migrations.FIRST_REVISION
+        assert migrations.current_revision(engine) == migrations.FIRST_REVISION
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("made_by", ["first migration", "create_all before migrations"])
