@@ -15,7 +15,9 @@ talk to the embedded stack's sandboxes (`python worker.py --dev`). Once one serv
 configured, each one that is not is named on stderr as a sandbox (`cli/common.py`).
 
 The arguments are declared in `cli/commands.py`, which imports nothing heavy; each command's
-module in `cli/` is imported only when it runs, so `--help` answers at once.
+module in `cli/` is imported only when it runs, so `--help` answers at once, and each command
+is given only the settings it reads: `tickets` and `texts` with nothing configured build no
+`Settings` at all (`tests/cli/test_quick_commands.py` holds the quick commands to this).
 """
 
 from __future__ import annotations
