@@ -54,7 +54,6 @@ class LazyCommand:
     def __init__(self, target: str, settings: str = EFFECTIVE_SETTINGS) -> None:
         self.target = target
         self.settings = settings
-        self.__name__ = target.partition(":")[2]
 
     async def __call__(self, settings: Any, args: argparse.Namespace) -> int:
         command: Run = named(self.target)
