@@ -127,7 +127,7 @@ class Cluster:
             ),
         )
         await wait_for_port(temporal, self.temporal_port)
-        sandboxes = self._spawn("sandboxes", sandboxes_args())
+        sandboxes = self._spawn("sandboxes", sandboxes_args(self.settings))
         for url in (self.settings.zendesk_url, self.settings.klaviyo_base_url):
             await wait_for_port(sandboxes, httpx.URL(url).port or 0)
         webhooks = self._spawn("webhooks", webhooks_args(self.webhook_port))

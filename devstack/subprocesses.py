@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -183,6 +184,34 @@ def webhooks_args(port: int) -> list[str]:
     ]
 
 
-def sandboxes_args() -> list[str]:
-    """`python -m devstack.sandbox_server`: the three sandboxes wired as `settings` says."""
-    return [sys.executable, "-m", "devstack.sandbox_server"]
+def sandboxes_args(settings: Settings) -> list[str]:
+    """`python -m sandbox`, the three sandboxes wired as `settings` says: their ports, the
+    product's webhook URLs and account numbers, the sandboxes' one credential set, and the
+    Zendesk receipt log that benchmarks time each text with."""
+    base = settings.public_base_url.rstrip("/")
+    numbers = [arg for number in settings.sms_numbers for arg in ("--twilio-number", number)]
+    return [
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--zendesk-port",
+        str(_port(settings.zendesk_url)),
+        "--twilio-port",
+        str(_port(settings.twilio_base_url)),
+        "--klaviyo-port",
+        str(_port(settings.klaviyo_base_url)),
+        "--zendesk-webhook-url",
+        f"{base}/webhooks/zendesk",
+        "--twilio-inbound-url",
+        f"{base}/webhooks/sms/inbound",
+        *numbers,
+        "--receipts",
+        "--quiet",
+    ]
+
+
+def _port(url: str) -> int:
+    port = urlsplit(url).port
+    if port is None:
+        raise ValueError(f"{url}: a sandbox URL needs an explicit port")
+    return port

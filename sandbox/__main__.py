@@ -1,23 +1,29 @@
-"""Run the three sandboxes by hand: `python -m sandbox --zendesk-port 8101 ...`.
+"""The three sandboxes in a process of their own: `python -m sandbox --zendesk-port 8101 ...`.
 
-The product's `worker.py --dev` builds the same apps itself; this entry point is for poking
-at the sandboxes with curl or pointing a locally run product at them.
+The one way to run them outside the product's process: by hand (to poke at them with curl or
+point a locally run product at them) and by the benchmark, which builds these arguments from
+the product's settings (`devstack.subprocesses.sandboxes_args`). `worker.py --dev` and the
+tests build the same apps in-process. SIGINT or SIGTERM stops all three.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from sandbox import klaviyo, twilio, zendesk
+from sandbox.receipts import ReceiptLog
 
 
-def _arguments() -> argparse.Namespace:
+def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--zendesk-port", type=int, default=8101)
@@ -42,23 +48,34 @@ def _arguments() -> argparse.Namespace:
         help="a number the account owns (repeatable; any sender is accepted if none is given)",
     )
     parser.add_argument("--klaviyo-api-key", default=klaviyo.API_KEY)
-    return parser.parse_args()
+    parser.add_argument(
+        "--receipts",
+        action="store_true",
+        help="log when each text's write reached Zendesk (GET /_sandbox/receipts; benchmarks)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="warnings only, no access log (benchmarks)"
+    )
+    return parser.parse_args(argv)
 
 
-def _apps(args: argparse.Namespace) -> dict[str, tuple[FastAPI, int]]:
+def _apps(args: argparse.Namespace) -> dict[str, tuple[ASGIApp, int]]:
     def state_file(name: str) -> Path | None:
         return None if args.state_dir is None else args.state_dir / f"{name}.json"
 
     return {
         "zendesk": (
-            zendesk.create_zendesk_app(
-                webhook_url=args.zendesk_webhook_url,
-                webhook_secret=args.zendesk_webhook_secret,
-                oauth_token=args.zendesk_oauth_token,
-                api_email=args.zendesk_api_email,
-                api_token=args.zendesk_api_token,
-                state_file=state_file("zendesk"),
-                subdomain=args.zendesk_subdomain,
+            _with_receipts(
+                args.receipts,
+                zendesk.create_zendesk_app(
+                    webhook_url=args.zendesk_webhook_url,
+                    webhook_secret=args.zendesk_webhook_secret,
+                    oauth_token=args.zendesk_oauth_token,
+                    api_email=args.zendesk_api_email,
+                    api_token=args.zendesk_api_token,
+                    state_file=state_file("zendesk"),
+                    subdomain=args.zendesk_subdomain,
+                ),
             ),
             args.zendesk_port,
         ),
@@ -81,18 +98,48 @@ def _apps(args: argparse.Namespace) -> dict[str, tuple[FastAPI, int]]:
     }
 
 
+def _with_receipts(wanted: bool, app: ASGIApp) -> ASGIApp:
+    return ReceiptLog(app) if wanted else app
+
+
+class _Server(uvicorn.Server):
+    """Leaves SIGINT/SIGTERM to `_serve`: three servers share one loop, and each would
+    otherwise take the signal handlers from the one before."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def _serve(args: argparse.Namespace) -> None:
-    """All three on one event loop; Ctrl-C stops them together."""
+    """All three on one event loop; SIGINT or SIGTERM stops them together."""
     servers = []
     for name, (app, port) in _apps(args).items():
-        print(f"{name:8} sandbox: http://{args.host}:{port}  (control: /_sandbox/...)")
-        servers.append(uvicorn.Server(uvicorn.Config(app, host=args.host, port=port)))
-    await asyncio.gather(*(server.serve() for server in servers))
+        if not args.quiet:
+            print(f"{name:8} sandbox: http://{args.host}:{port}  (control: /_sandbox/...)")
+        config = uvicorn.Config(
+            app,
+            host=args.host,
+            port=port,
+            log_level="warning" if args.quiet else "info",
+            access_log=not args.quiet,
+        )
+        servers.append(_Server(config))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    await asyncio.wait([*tasks, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks)
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.INFO)
-    asyncio.run(_serve(_arguments()))
+def main(argv: list[str] | None = None) -> None:
+    args = _arguments(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
+    asyncio.run(_serve(args))
 
 
 if __name__ == "__main__":
