@@ -105,11 +105,15 @@ class CustomerActivities:
         self, request: TriageInput, dispositions: dict[str, Disposition]
     ) -> datetime | None:
         """Log each text with its fate (once per sid); returns the last auto-responder sent."""
-        for item in request.texts:
-            fate = dispositions[item.text.message_sid]
-            db.insert_once(self._engine, row=_log_row(request.conversation_id, item, fate))
-        return db.last_sent_at(
-            self._engine, conversation_id=request.conversation_id, kind=AUTO_RESPONDER_KIND
+        rows = [
+            _log_row(request.conversation_id, item, dispositions[item.text.message_sid])
+            for item in request.texts
+        ]
+        return db.log_inbound(
+            self._engine,
+            rows=rows,
+            conversation_id=request.conversation_id,
+            sent_kind=AUTO_RESPONDER_KIND,
         )
 
     @activity.defn

@@ -6,12 +6,15 @@ never blocks on the database.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Engine, event, update
+from sqlalchemy import ColumnElement, Engine, String, bindparam, event, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
@@ -62,9 +65,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def get_consent(engine: Engine, *, phone: str) -> Consent | None:
-    with Session(engine) as session:
-        row = session.get(Subscriber, phone)
-        return row.consent if row else None
+    with engine.connect() as connection:
+        return connection.execute(_CONSENT, {"phone": phone}).scalar()
+
+
+#: Read for every text: built once (an ORM session per read cost three times as much).
+_CONSENT = select(col(Subscriber.consent)).where(col(Subscriber.phone) == bindparam("phone"))
 
 
 def set_consent(engine: Engine, *, phone: str, consent: Consent, keyword: str | None) -> None:
@@ -205,6 +211,57 @@ def _set_ticket(engine: Engine, rows: ColumnElement[bool], ticket_id: int) -> No
     # One UPDATE: this runs for every comment, and loading the rows first cost twice as much.
     with engine.begin() as connection:
         connection.execute(update(MessageLog).where(rows).values(ticket_id=ticket_id))
+
+
+def log_inbound(
+    engine: Engine, *, rows: Sequence[MessageLog], conversation_id: str, sent_kind: str
+) -> datetime | None:
+    """Log a burst's texts (once per provider sid: a retried triage adds nothing) and answer
+    when smsdesk last sent `sent_kind` in the conversation; one transaction for every text.
+
+    Statements built once, rows as plain values: this runs for every text, and the ORM's
+    unit of work cost more than the database did (about 2 ms against 0.5 ms a text).
+    """
+    statements = _inbound_statements(engine.dialect.name)
+    values = [row.model_dump(exclude={"id"}) for row in rows]
+    with engine.begin() as connection:
+        if values:
+            connection.execute(statements.insert, values)
+        last: datetime | None = connection.execute(
+            statements.last_sent,
+            {"conversation_id": conversation_id, "kind": sent_kind},
+        ).scalar()
+    return last
+
+
+class _InboundStatements(NamedTuple):
+    insert: Any
+    last_sent: Any
+
+
+@functools.cache
+def _inbound_statements(dialect: str) -> _InboundStatements:
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return _InboundStatements(
+        insert=insert(MessageLog).on_conflict_do_nothing(index_elements=["provider_sid"]),
+        last_sent=_last_sent_query(
+            bindparam("conversation_id", type_=String), bindparam("kind", type_=String)
+        ),
+    )
+
+
+def _last_sent_query(conversation_id: Any, kind: Any) -> Any:
+    return (
+        select(col(MessageLog.created_at))
+        .where(
+            col(MessageLog.conversation_id) == conversation_id,
+            col(MessageLog.direction) == Direction.OUTBOUND,
+            col(MessageLog.kind) == kind,
+            col(MessageLog.status) != SendStatus.FAILED,
+        )
+        .order_by(col(MessageLog.created_at).desc())
+        .limit(1)
+    )
 
 
 def last_sent_at(engine: Engine, *, conversation_id: str, kind: str) -> datetime | None:

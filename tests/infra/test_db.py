@@ -81,6 +81,25 @@ def test_inbound_texts_are_logged_once_per_provider_sid(any_engine: Engine) -> N
     assert len(db.messages_for(any_engine, conversation_id="c1")) == 1
 
 
+def test_a_burst_is_logged_once_and_the_last_sending_of_a_kind_is_answered(
+    any_engine: Engine,
+) -> None:
+    burst = [inbound("SMa"), inbound("SMb")]
+    assert db.log_inbound(any_engine, rows=burst, conversation_id="c1", sent_kind="x") is None
+    # A retried triage logs nothing twice; a new text of the same burst is added.
+    again = [inbound("SMa"), inbound("SMb"), inbound("SMc")]
+    db.log_inbound(any_engine, rows=again, conversation_id="c1", sent_kind="x")
+    logged = db.messages_for(any_engine, conversation_id="c1")
+    assert sorted(row.provider_sid or "" for row in logged) == ["SMa", "SMb", "SMc"]
+    assert {(row.direction, row.status) for row in logged} == {
+        (Direction.INBOUND, SendStatus.RECEIVED)
+    }
+    sent, _ = db.begin_send(any_engine, message=outbound("auto-1"))
+    last = db.log_inbound(any_engine, rows=[], conversation_id="c1", sent_kind="agent_reply")
+    assert last is not None and last.replace(tzinfo=None) == sent.created_at.replace(tzinfo=None)
+    assert db.log_inbound(any_engine, rows=[], conversation_id="c2", sent_kind="agent_reply") is None
+
+
 def test_consent_keywords_are_recorded(any_engine: Engine) -> None:
     assert db.get_consent(any_engine, phone="+15551230001") is None
     db.set_consent(any_engine, phone="+15551230001", consent=Consent.OPTED_OUT, keyword="STOP")
