@@ -97,7 +97,9 @@ def test_a_burst_is_logged_once_and_the_last_sending_of_a_kind_is_answered(
     sent, _ = db.begin_send(any_engine, message=outbound("auto-1"))
     last = db.log_inbound(any_engine, rows=[], conversation_id="c1", sent_kind="agent_reply")
     assert last is not None and last.replace(tzinfo=None) == sent.created_at.replace(tzinfo=None)
-    assert db.log_inbound(any_engine, rows=[], conversation_id="c2", sent_kind="agent_reply") is None
+    assert (
+        db.log_inbound(any_engine, rows=[], conversation_id="c2", sent_kind="agent_reply") is None
+    )
 
 
 def test_consent_keywords_are_recorded(any_engine: Engine) -> None:
