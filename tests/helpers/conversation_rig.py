@@ -14,7 +14,19 @@ from typing import Any, Literal
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.worker import Worker
 
-from core.conversation import ConversationInput, ConversationPolicy
+from activities.sms import SendSmsInput, SmsActivities
+from activities.zendesk import (
+    CustomerCommentInput,
+    InternalNoteInput,
+    OpenTicketInput,
+    ZendeskActivities,
+)
+from core.conversation import (
+    ConversationInput,
+    ConversationPolicy,
+    ConversationResult,
+    ConversationView,
+)
 from core.messages import (
     AgentComment,
     ConversationEvent,
@@ -27,7 +39,7 @@ from core.messages import (
 from core.queues import zendesk_update_queue
 from tests.helpers.fake_activities import FakeActivities
 from tests.helpers.stack import eventually
-from workflows.conversation import ConversationResult, ConversationView, SmsConversation
+from workflows.conversation import SmsConversation
 
 SENDER = "+15550100001"
 CUSTOMER = "+15551230001"
@@ -149,6 +161,25 @@ class ConversationRig:
 
         await eventually(completed, timeout=15)
         return await self.handle.result()
+
+
+# --- what the fakes were asked, by the activity -----------------------------------------------
+
+
+def opened(rig: ConversationRig) -> list[OpenTicketInput]:
+    return rig.fakes.args(ZendeskActivities.open_ticket, OpenTicketInput)
+
+
+def comments(rig: ConversationRig) -> list[CustomerCommentInput]:
+    return rig.fakes.args(ZendeskActivities.add_customer_comment, CustomerCommentInput)
+
+
+def notes(rig: ConversationRig) -> list[InternalNoteInput]:
+    return rig.fakes.args(ZendeskActivities.add_internal_note, InternalNoteInput)
+
+
+def texts_sent(rig: ConversationRig) -> list[SendSmsInput]:
+    return rig.fakes.args(SmsActivities.send_sms, SendSmsInput)
 
 
 def policy(zendesk_task_queue: str, **changes: Any) -> ConversationPolicy:

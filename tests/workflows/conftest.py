@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.processes import binary
+from tests.helpers.conversation_rig import ConversationRig, conversation_rig
 from workflows.search import DEV_SERVER_ARGS
 
 _INDEXED = {
@@ -38,3 +39,11 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture
+async def rig(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[ConversationRig]:
+    """`SmsConversation` with fake activities (a module may start it further, e.g. with a
+    ticket already open)."""
+    async with conversation_rig(time_skipping_env.client) as running:
+        yield running

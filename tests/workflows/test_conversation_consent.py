@@ -4,20 +4,12 @@ agent replies held back from a customer who opted out."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.customers import AUTO_RESPONDER_KIND, CustomerActivities, TriageInput
-from activities.sms import SendSmsInput, SmsActivities
-from activities.zendesk import (
-    CustomerCommentInput,
-    InternalNoteInput,
-    OpenTicketInput,
-    ZendeskActivities,
-)
 from core.rules import KeywordClass
 from tests.helpers.conversation_rig import (
     AUTO_RESPONDER,
@@ -25,17 +17,15 @@ from tests.helpers.conversation_rig import (
     HOUR,
     SENDER,
     ConversationRig,
+    comments,
     conversation_rig,
+    notes,
+    opened,
+    texts_sent,
 )
 from tests.helpers.fake_activities import FIRST_TICKET_ID
 
 TICKET = FIRST_TICKET_ID
-
-
-@pytest.fixture
-async def rig(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[ConversationRig]:
-    async with conversation_rig(time_skipping_env.client) as running:
-        yield running
 
 
 def keywords(rig: ConversationRig) -> list[KeywordClass]:
@@ -43,21 +33,10 @@ def keywords(rig: ConversationRig) -> list[KeywordClass]:
     return [item.keyword for triage in triaged for item in triage.texts]
 
 
-def texts_sent(rig: ConversationRig) -> list[SendSmsInput]:
-    return rig.fakes.args(SmsActivities.send_sms, SendSmsInput)
-
-
-def notes(rig: ConversationRig) -> list[InternalNoteInput]:
-    return rig.fakes.args(ZendeskActivities.add_internal_note, InternalNoteInput)
-
-
 def written_bodies(rig: ConversationRig) -> list[str]:
     """Every customer text that reached Zendesk, as a ticket's first comment or a later one."""
-    opened = rig.fakes.args(ZendeskActivities.open_ticket, OpenTicketInput)
-    commented = rig.fakes.args(ZendeskActivities.add_customer_comment, CustomerCommentInput)
-    return [t.body for write in opened for t in write.texts] + [
-        t.body for write in commented for t in write.texts
-    ]
+    writes = [*opened(rig), *comments(rig)]
+    return [text.body for write in writes for text in write.texts]
 
 
 # --- M5: keywords ----------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.agent_media import AgentMediaActivities, AgentMediaInput
 from activities.customers import CustomerActivities, CustomerInput
 from activities.records import AttributionInput, OutboundRecordInput, RecordActivities
-from activities.sms import DeliveryInput, SendSmsInput, SmsActivities
-from activities.zendesk import AgentInput, InternalNoteInput, ZendeskActivities
+from activities.sms import DeliveryInput, SmsActivities
+from activities.zendesk import AgentInput, ZendeskActivities
 from core.split import MAX_BODY_CHARS
 from tests.helpers.conversation_rig import (
     AGENT_ID,
@@ -22,6 +22,8 @@ from tests.helpers.conversation_rig import (
     SENDER,
     ConversationRig,
     conversation_rig,
+    notes,
+    texts_sent,
 )
 from tests.helpers.fake_activities import FIRST_TICKET_ID
 from tests.helpers.replies import LONG_REPLY, words
@@ -35,14 +37,6 @@ async def rig(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Conversat
         await running.text("Where is my order?")
         assert (await running.settled()).state.ticket_id == TICKET
         yield running
-
-
-def texts_sent(rig: ConversationRig) -> list[SendSmsInput]:
-    return rig.fakes.args(SmsActivities.send_sms, SendSmsInput)
-
-
-def notes(rig: ConversationRig) -> list[InternalNoteInput]:
-    return rig.fakes.args(ZendeskActivities.add_internal_note, InternalNoteInput)
 
 
 # --- M8/M9: agent replies --------------------------------------------------------------------

@@ -5,7 +5,6 @@ and what it then remembers."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -15,8 +14,6 @@ from temporalio.testing import WorkflowEnvironment
 from activities.customers import CustomerActivities, TriageInput
 from activities.media import MediaActivities, MediaUploadInput
 from activities.zendesk import (
-    CustomerCommentInput,
-    OpenTicketInput,
     RequesterInput,
     TicketLookupInput,
     TransitionInput,
@@ -24,25 +21,19 @@ from activities.zendesk import (
 )
 from core.messages import TicketStatus
 from core.rules import KeywordClass
-from tests.helpers.conversation_rig import CUSTOMER, HOUR, SENDER, ConversationRig, conversation_rig
+from tests.helpers.conversation_rig import (
+    CUSTOMER,
+    HOUR,
+    SENDER,
+    ConversationRig,
+    comments,
+    conversation_rig,
+    opened,
+)
 from tests.helpers.fake_activities import FIRST_TICKET_ID, REQUESTER_ID
 from tests.helpers.stack import eventually
 
 TICKET = FIRST_TICKET_ID
-
-
-@pytest.fixture
-async def rig(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[ConversationRig]:
-    async with conversation_rig(time_skipping_env.client) as running:
-        yield running
-
-
-def comments(rig: ConversationRig) -> list[CustomerCommentInput]:
-    return rig.fakes.args(ZendeskActivities.add_customer_comment, CustomerCommentInput)
-
-
-def opened(rig: ConversationRig) -> list[OpenTicketInput]:
-    return rig.fakes.args(ZendeskActivities.open_ticket, OpenTicketInput)
 
 
 async def open_ticket(rig: ConversationRig) -> None:
