@@ -75,15 +75,7 @@ class CustomerActivities:
     def _triage(self, request: TriageInput, profile: KlaviyoProfile | None) -> TriageResult:
         recorded = self._apply_keywords(request.texts[0].text.customer_phone, request.texts)
         customer = _context(profile, recorded)
-        dispositions = {
-            item.text.message_sid: disposition(
-                item.keyword,
-                consented=customer.consented,
-                received_at=item.text.received_at,
-                sync_enabled_at=request.sms_sync_enabled_at,
-            )
-            for item in request.texts
-        }
+        dispositions = fates_of(request, consented=customer.consented)
         return TriageResult(
             customer=customer,
             dispositions=dispositions,
@@ -131,6 +123,19 @@ class CustomerActivities:
                 profile = await self._klaviyo.find_profile_by_phone(phone)
             self._profiles.put(phone, profile)
         return profile
+
+
+def fates_of(request: TriageInput, *, consented: bool) -> dict[str, Disposition]:
+    """Each text's fate (M4, M5, M12) by its message sid, given the customer's consent."""
+    return {
+        item.text.message_sid: disposition(
+            item.keyword,
+            consented=consented,
+            received_at=item.text.received_at,
+            sync_enabled_at=request.sms_sync_enabled_at,
+        )
+        for item in request.texts
+    }
 
 
 def _context(profile: KlaviyoProfile | None, recorded: Consent | None) -> CustomerContext:

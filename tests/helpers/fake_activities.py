@@ -25,6 +25,7 @@ from activities.customers import (
     CustomerInput,
     TriageInput,
     TriageResult,
+    fates_of,
 )
 from activities.media import MediaActivities, MediaUploadInput, MediaUploadResult, UploadedMedia
 from activities.records import (
@@ -52,7 +53,7 @@ from activities.zendesk import (
     ZendeskActivities,
 )
 from core.messages import TicketStatus
-from core.rules import KeywordClass, disposition
+from core.rules import KeywordClass
 
 REQUESTER_ID = 501
 FIRST_TICKET_ID = 1001
@@ -122,18 +123,9 @@ class FakeActivities:
                 self.consented = False
             elif item.keyword is KeywordClass.OPT_IN:
                 self.consented = True
-        fates = {
-            item.text.message_sid: disposition(
-                item.keyword,
-                consented=self.consented,
-                received_at=item.text.received_at,
-                sync_enabled_at=request.sms_sync_enabled_at,
-            )
-            for item in request.texts
-        }
         return TriageResult(
             customer=self._customer(),
-            dispositions=fates,
+            dispositions=fates_of(request, consented=self.consented),
             auto_responder_sent_at=self.auto_responder_sent_at,
         )
 
