@@ -116,25 +116,27 @@ class MetricsActivities:
         """The ticket as smsdesk's own create left it, with its requester's contact: no
         Zendesk request. None when smsdesk did not open it, or when the create response holds
         names only Zendesk can give (an assignee, a group, filled custom fields)."""
-        link = await asyncio.to_thread(db.ticket_link, self._engine, ticket_id=request.ticket_id)
+        snapshot = await asyncio.to_thread(self._opened_by_smsdesk, request.ticket_id)
+        return KnownTicket(snapshot=snapshot)
+
+    def _opened_by_smsdesk(self, ticket_id: int) -> TicketSnapshot | None:
+        link = db.ticket_link(self._engine, ticket_id=ticket_id)
         if link is None or link.opened_as is None:
-            return KnownTicket(snapshot=None)
+            return None
         ticket = ZendeskTicketDetails.model_validate_json(link.opened_as)
         filled = any(field.get("value") is not None for field in ticket.custom_fields)
         if ticket.assignee_id or ticket.group_id or filled or ticket.requester_id is None:
-            return KnownTicket(snapshot=None)
-        contact = await asyncio.to_thread(db.requester, self._engine, user_id=ticket.requester_id)
+            return None
+        contact = db.requester(self._engine, user_id=ticket.requester_id)
         if contact is None or contact.seen_at < link.created_at - REQUESTER_SEEN_BEFORE_OPENING:
-            return KnownTicket(snapshot=None)
+            return None
         requester = ZendeskUser(
             id=contact.user_id,
             email=contact.email,
             phone=contact.phone,
             external_id=contact.external_id,
         )
-        return KnownTicket(
-            snapshot=TicketSnapshot(ticket=ticket, profile=profile_of(requester), fields={})
-        )
+        return TicketSnapshot(ticket=ticket, profile=profile_of(requester), fields={})
 
     @activity.defn
     async def read_ticket(self, request: TicketLookup) -> ZendeskTicketDetails:

@@ -244,39 +244,16 @@ def _inbound_statements(dialect: str) -> _InboundStatements:
     insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     return _InboundStatements(
         insert=insert(MessageLog).on_conflict_do_nothing(index_elements=["provider_sid"]),
-        last_sent=_last_sent_query(
-            bindparam("conversation_id", type_=String), bindparam("kind", type_=String)
-        ),
-    )
-
-
-def _last_sent_query(conversation_id: Any, kind: Any) -> Any:
-    return (
-        select(col(MessageLog.created_at))
+        last_sent=select(col(MessageLog.created_at))
         .where(
-            col(MessageLog.conversation_id) == conversation_id,
+            col(MessageLog.conversation_id) == bindparam("conversation_id", type_=String),
             col(MessageLog.direction) == Direction.OUTBOUND,
-            col(MessageLog.kind) == kind,
+            col(MessageLog.kind) == bindparam("kind", type_=String),
             col(MessageLog.status) != SendStatus.FAILED,
         )
         .order_by(col(MessageLog.created_at).desc())
-        .limit(1)
+        .limit(1),
     )
-
-
-def last_sent_at(engine: Engine, *, conversation_id: str, kind: str) -> datetime | None:
-    """When smsdesk last sent this kind of text in the conversation (e.g. the auto-responder)."""
-    with Session(engine) as session:
-        return session.exec(
-            select(MessageLog.created_at)
-            .where(
-                MessageLog.conversation_id == conversation_id,
-                MessageLog.direction == Direction.OUTBOUND,
-                MessageLog.kind == kind,
-                MessageLog.status != SendStatus.FAILED,
-            )
-            .order_by(col(MessageLog.created_at).desc())
-        ).first()
 
 
 def messages_for(engine: Engine, *, conversation_id: str) -> list[MessageLog]:
