@@ -25,13 +25,11 @@ from temporalio import activity
 from activities.errors import retry_decisions
 from clients.klaviyo import KlaviyoClient
 from clients.zendesk import ZendeskClient, ZendeskTicketDetails, ZendeskUser
+from core.conversation import SMS_EXTERNAL_ID_PREFIX
 from core.conversation import WORKFLOW_ID_PREFIX as CONVERSATION_PREFIX
 from core.phone import InvalidPhoneNumber, to_e164
 from core.ticket_metrics import Metric
 from infra import db
-
-#: smsdesk's own end-users carry their phone here, since Zendesk cannot match users by phone.
-SMS_EXTERNAL_ID_PREFIX = "sms:"
 
 #: A requester's contact stands for the one at a ticket's creation if Zendesk answered with it
 #: this shortly before: the conversation asks for its requester just before opening a ticket.

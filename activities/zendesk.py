@@ -22,6 +22,7 @@ from activities.errors import retry_decisions
 from activities.uploads import comment_with_uploads, expired, refused_uploads, uploads_expired
 from clients.errors import RejectedRequest, Unprocessable
 from clients.zendesk import ZendeskClient, ZendeskTicket
+from core.conversation import SMS_EXTERNAL_ID_PREFIX
 from core.markers import audit_metadata, has_legacy_marker, has_reference, legacy_marker
 from core.messages import TicketStatus
 from core.tables import MessageLog, TicketLink
@@ -191,7 +192,7 @@ class ZendeskActivities:
         with retry_decisions():
             user = await self._zendesk.create_or_update_user(
                 name=request.name or request.customer_phone,
-                external_id=f"sms:{request.customer_phone}",
+                external_id=SMS_EXTERNAL_ID_PREFIX + request.customer_phone,
             )
         # The contact an Opened Ticket event needs, so the event costs no read of the user.
         await asyncio.to_thread(

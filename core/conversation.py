@@ -34,6 +34,9 @@ CONVERSATION_STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
 #: events' `kind`s in `core.messages`, one signal per kind.
 STATE_QUERY = "state"
 WORKFLOW_ID_PREFIX = "sms-conversation-"
+#: smsdesk's own Zendesk end-users carry the customer's phone after this prefix in their
+#: external id, since Zendesk cannot match users by phone (`sms:+15551234567`).
+SMS_EXTERNAL_ID_PREFIX = "sms:"
 #: How many provider ids a conversation remembers to drop redelivered webhooks. Redeliveries
 #: arrive within minutes, so the most recent ids are the ones that matter.
 SEEN_IDS_LIMIT = 500
