@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--state-dir", default=".smsdesk", help="where --dev keeps its files")
     args = parser.parse_args(argv)
     if args.dev:
-        from devstack.stack import run_dev_stack
+        from devstack.dev import run_dev_stack
 
         configure_logging("INFO")
         asyncio.run(run_dev_stack(args.state_dir))

@@ -1,107 +1,131 @@
-"""`python worker.py --dev`: the whole product on one machine, nothing to install but pip.
-
-Temporal's dev server is persisted to a SQLite file under the state folder, so stopping with
-Ctrl-C and starting again finds the same conversations; the sandboxes keep their tickets and
-texts in JSON files beside it.
+"""The product assembled in one process: the sandboxes, the product database, the webhook
+server and the production workers, on loopback, against a Temporal server that is already
+running. One assembler for `python worker.py --dev` (`devstack/dev.py`) and the tests
+(`tests/helpers/stack.py`); the bench and the drills, which need each part to be an OS process
+of its own, use `devstack/cluster.py` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
 import migrations
-from core.settings import get_settings
-from devstack.processes import serve_app, temporal_dev_server
-from devstack.sandboxes import SandboxPorts, build_sandboxes, serve_sandboxes, with_sandboxes
-from infra import temporal
+from core.settings import Settings
+from devstack.processes import release_port, serve_app
+from devstack.sandboxes import Sandboxes, SandboxPorts, build_sandboxes, serve_sandboxes
+from devstack.sandboxes import with_sandboxes as pointed_at_sandboxes
 from infra.db import make_engine
-from infra.temporal import ensure_reconcile_schedule
 from service.media import zendesk_media
-from service.worker import build_workers, http_client, run_workers
+from service.worker import SHUTDOWN_GRACE, build_workers, http_client, run_workers
 from webhooks.app import create_app
-from workflows.search import DEV_SERVER_ARGS
-
-log = logging.getLogger("smsdesk.dev")
-TEMPORAL_PORT, UI_PORT, WEBHOOK_PORT = 7233, 8233, 8000
 
 
-async def run_dev_stack(state_dir: str) -> None:
-    folder = Path(state_dir).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    ports = SandboxPorts()
-    base = get_settings()
-    settings = with_sandboxes(
-        base.model_copy(
-            update={
-                "temporal_address": f"127.0.0.1:{TEMPORAL_PORT}",
-                "public_base_url": f"http://127.0.0.1:{WEBHOOK_PORT}",
-                "database_url": base.database_url
-                if "database_url" in base.model_fields_set
-                else f"sqlite:///{folder / 'smsdesk.db'}",
-            }
-        ),
-        ports,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+@dataclass
+class InProcessStack:
+    """The running parts; the workers can be stopped and started again (a crash, a deploy)."""
 
-    async with contextlib.AsyncExitStack() as stack:
-        await stack.enter_async_context(
-            temporal_dev_server(
-                db_file=folder / "temporal.db",
-                port=TEMPORAL_PORT,
-                ui_port=UI_PORT,
-                search_attributes=DEV_SERVER_ARGS,
-                # With payloads encrypted, the UI decodes them through the webhooks' codec.
-                codec_endpoint=f"{settings.public_base_url}/codec"
-                if settings.pii_encryption_key
-                else None,
-            )
+    settings: Settings
+    client: Client
+    engine: Engine
+    sandboxes: Sandboxes
+    #: The workers' own client to the vendors (or their sandboxes), as in production.
+    http: httpx.AsyncClient
+    shutdown_grace: timedelta = SHUTDOWN_GRACE
+    workers: list[Worker] = field(default_factory=list)
+    worker_task: asyncio.Task[None] | None = None
+
+    async def start_workers(self) -> None:
+        """The production workers (`service.worker.build_workers`), polling in the background."""
+        self.workers = build_workers(
+            self.client,
+            self.settings,
+            http=self.http,
+            engine=self.engine,
+            shutdown_grace=self.shutdown_grace,
         )
-        client = await temporal.connect(settings)
+        self.worker_task = asyncio.create_task(run_workers(self.workers))
+
+    async def stop_workers(self) -> None:
+        """Stop polling; in-flight activities get `shutdown_grace`, then are abandoned and
+        picked up again by the next worker, from Temporal's history."""
+        if self.worker_task is None:
+            return
+        self.worker_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.worker_task
+        self.worker_task = None
+
+
+@contextlib.asynccontextmanager
+async def in_process_stack(
+    settings: Settings,
+    *,
+    ports: SandboxPorts,
+    webhook_port: int,
+    client: Client,
+    engine: Engine | None = None,
+    state_dir: Path | None = None,
+    serve_webhooks: bool = True,
+    start_workers: bool = True,
+    shutdown_grace: timedelta = SHUTDOWN_GRACE,
+) -> AsyncIterator[InProcessStack]:
+    """Run the product on loopback for the duration of the block.
+
+    Args:
+        settings: where Temporal is and how the product behaves; every service without real
+            credentials is pointed at its sandbox, and the public URL at `webhook_port`.
+        ports: the sandboxes' ports (served whether or not the product uses them).
+        webhook_port: the webhook server's port (a `reserve_port` one is served on its socket).
+        client: the Temporal client of the product's parts (a test's server is shared).
+        engine: a migrated product database to share; else `settings.database_url` is
+            migrated to head and opened.
+        state_dir: where the sandboxes keep their state between runs; None keeps it in memory.
+        serve_webhooks: False leaves the webhook port free for a webhook process of its own.
+        start_workers: False leaves the polling to a worker process of its own.
+        shutdown_grace: how long in-flight activities may finish when the workers stop.
+    """
+    public = {"public_base_url": f"http://127.0.0.1:{webhook_port}"}
+    if engine is not None:  # the settings name the database the stack really uses
+        public["database_url"] = engine.url.render_as_string(hide_password=False)
+    settings = pointed_at_sandboxes(settings.model_copy(update=public), ports)
+    if not serve_webhooks:
+        release_port(webhook_port)
+    own_engine = engine is None
+    if engine is None:
         migrations.upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
-        await ensure_reconcile_schedule(client, settings)
-        sandboxes = build_sandboxes(settings, folder)
-        await stack.enter_async_context(serve_sandboxes(sandboxes, ports))
-        webhooks = create_app(settings, temporal=client, engine=engine, media=zendesk_media)
-        await stack.enter_async_context(serve_app(webhooks, WEBHOOK_PORT))
-        http = await stack.enter_async_context(http_client(settings))
-        workers = run_workers(build_workers(client, settings, http=http, engine=engine))
-        worker_task = asyncio.create_task(workers)
-        print(_banner(settings.sms_numbers, ports, folder), flush=True)
-        await asyncio.wait(
-            [worker_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
-        )
-        print("\nstopping smsdesk...", flush=True)
-        worker_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker_task
-
-
-def _banner(numbers: list[str], ports: SandboxPorts, folder: Path) -> str:
-    return "\n".join(
-        [
-            "",
-            "smsdesk is running (Ctrl-C stops everything)",
-            f"  Temporal Web UI      http://127.0.0.1:{UI_PORT}",
-            f"  Temporal frontend    127.0.0.1:{TEMPORAL_PORT}",
-            f"  Webhooks             http://127.0.0.1:{WEBHOOK_PORT}  (/webhooks/sms/inbound, "
-            "/webhooks/sms/status, /webhooks/zendesk, /healthz)",
-            f"  Sandbox Zendesk      http://127.0.0.1:{ports.zendesk}/_sandbox/tickets",
-            f"  Sandbox SMS          http://127.0.0.1:{ports.twilio}/_sandbox/messages",
-            f"  Sandbox Klaviyo      http://127.0.0.1:{ports.klaviyo}/_sandbox/profiles",
-            f"  Account numbers      {', '.join(numbers)}",
-            f"  State                {folder}",
-            "",
-            "Try:  python starter.py send-sms --from +15551230001 --to "
-            f'{numbers[0]} "Where is my order?"',
-            "",
-        ]
-    )
+    sandboxes = build_sandboxes(settings, state_dir)
+    webhooks = create_app(settings, temporal=client, engine=engine, media=zendesk_media)
+    try:
+        async with (
+            serve_sandboxes(sandboxes, ports),
+            serve_app(webhooks, webhook_port) if serve_webhooks else contextlib.nullcontext(),
+            http_client(settings) as http,
+        ):
+            stack = InProcessStack(
+                settings=settings,
+                client=client,
+                engine=engine,
+                sandboxes=sandboxes,
+                http=http,
+                shutdown_grace=shutdown_grace,
+            )
+            if start_workers:
+                await stack.start_workers()
+            try:
+                yield stack
+            finally:
+                await stack.stop_workers()
+    finally:
+        if own_engine:
+            engine.dispose()

@@ -15,34 +15,22 @@ import json
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
-from temporalio.worker import Worker
 
 from core.conversation import STATE_QUERY, conversation_id
 from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
 from core.reconcile import ReconcileInput, ReconcileReport
 from core.settings import Settings
-from devstack.processes import release_port, reserve_port, serve_app
-from devstack.sandboxes import (
-    ACCOUNT_NUMBERS,
-    AGENT_ID,
-    ZENDESK_TOKEN,
-    Sandboxes,
-    SandboxPorts,
-    build_sandboxes,
-    serve_sandboxes,
-    with_sandboxes,
-)
+from devstack.processes import reserve_port
+from devstack.sandboxes import ACCOUNT_NUMBERS, AGENT_ID, ZENDESK_TOKEN, Sandboxes, SandboxPorts
+from devstack.stack import InProcessStack, in_process_stack
 from intake import journal
-from service.media import zendesk_media
-from service.worker import build_workers, run_workers
-from webhooks.app import create_app
 from webhooks.signatures import smsdesk_signature, twilio_signature
 
 T = TypeVar("T")
@@ -52,36 +40,37 @@ _customer_numbers = itertools.count(random.randrange(1_000_000, 8_000_000))
 
 @dataclass
 class Stack:
-    settings: Settings
-    engine: Engine
-    client: Client
+    """The in-process stack (`devstack.stack`) with what a test does to it and reads from it."""
+
+    parts: InProcessStack
+    #: The test's own client, acting as the outside world (the workers have theirs).
     http: httpx.AsyncClient
-    sandboxes: Sandboxes
-    workers: list[Worker] = field(default_factory=list)
-    _worker_task: asyncio.Task[Any] | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.parts.settings
+
+    @property
+    def engine(self) -> Engine:
+        return self.parts.engine
+
+    @property
+    def client(self) -> Client:
+        return self.parts.client
+
+    @property
+    def sandboxes(self) -> Sandboxes:
+        return self.parts.sandboxes
 
     # --- lifecycle --------------------------------------------------------------------------
 
     async def start_worker(self) -> None:
-        # No shutdown grace: stopping abandons in-flight activities, as a crash would.
-        self.workers = build_workers(
-            self.client,
-            self.settings,
-            http=self.http,
-            engine=self.engine,
-            shutdown_grace=timedelta(0),
-        )
-        self._worker_task = asyncio.create_task(run_workers(self.workers))
+        await self.parts.start_workers()
 
     async def stop_worker(self) -> None:
-        """Shut the workers down as a crash would leave things: in-flight work is abandoned
-        and picked up again by the next worker, from Temporal's history."""
-        if self._worker_task is None:
-            return
-        self._worker_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._worker_task
-        self._worker_task = None
+        """Shut the workers down as a crash would leave things (no shutdown grace): in-flight
+        work is abandoned and picked up again by the next worker, from Temporal's history."""
+        await self.parts.stop_workers()
 
     # --- acting as the outside world --------------------------------------------------------
 
@@ -349,57 +338,53 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    client: Client, engine: Engine, *, serve_webhooks: bool = True, **overrides: Any
+    client: Client,
+    engine: Engine,
+    *,
+    serve_webhooks: bool = True,
+    start_worker: bool = True,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Sandboxes and webhooks on free loopback ports, and a worker on fresh task queues.
 
     Without `serve_webhooks` the webhook port stays free for a drill's own webhook process
-    (`uvicorn webapp:app`, which it can kill and restart)."""
-    ports = SandboxPorts(zendesk=reserve_port(), twilio=reserve_port(), klaviyo=reserve_port())
-    webhook_port = reserve_port()
-    if not serve_webhooks:
-        release_port(webhook_port)
+    (`uvicorn webapp:app`, which it can kill and restart); without `start_worker` the drill's
+    own `python worker.py` polls the queues."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    base = Settings(
+    settings = Settings(
         _env_file=None,
         temporal_address=client.service_client.config.target_host,
         temporal_task_queue=queue,
         zendesk_task_queue=f"{queue}-zendesk",
-        public_base_url=f"http://127.0.0.1:{webhook_port}",
         **{
             "zendesk_requests_per_minute": 60_000,
             "zendesk_update_requests_per_minute": 60_000,
             **overrides,
         },
     )
-    settings = with_sandboxes(base, ports)
-    sandboxes = build_sandboxes(settings, state_dir=None)
     async with (
+        in_process_stack(
+            settings,
+            ports=SandboxPorts(
+                zendesk=reserve_port(), twilio=reserve_port(), klaviyo=reserve_port()
+            ),
+            webhook_port=reserve_port(),
+            client=client,
+            engine=engine,
+            serve_webhooks=serve_webhooks,
+            start_workers=start_worker,
+            # No shutdown grace: stopping abandons in-flight activities, as a crash would.
+            shutdown_grace=timedelta(0),
+        ) as parts,
         httpx.AsyncClient(timeout=10) as http,
-        serve_sandboxes(sandboxes, ports),
-        serve_app(
-            create_app(settings, temporal=client, engine=engine, media=zendesk_media),
-            webhook_port,
-        )
-        if serve_webhooks
-        else contextlib.nullcontext(),
     ):
-        stack = Stack(
-            settings=settings, engine=engine, client=client, http=http, sandboxes=sandboxes
-        )
+        stack = Stack(parts, http)
         # The product's budgets are lifted above (tests replay minutes of traffic in seconds),
         # so Zendesk's own Update Ticket limit (100 a minute) is lifted with them: a test of
         # the budgets sets both (tests/e2e/test_update_budget.py, tests/clients/).
-        lifted = await http.post(
-            stack.url("zendesk", "/_sandbox/config"),
-            json={"update_ticket_requests_per_minute": None},
-        )
-        lifted.raise_for_status()
-        await stack.start_worker()
-        try:
-            yield stack
-        finally:
-            await stack.stop_worker()
+        await stack.configure("zendesk", update_ticket_requests_per_minute=None)
+        yield stack
+        await stack.stop_worker()
         # Everything the product sent had to match the official OpenAPI files.
         violations = await stack.spec_violations()
         assert violations == {}, violations
