@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from bench.cluster import Cluster
 from bench.measure import LIMITS, Customers, Observer, run_phase, texts_for
+from devstack.cluster import Cluster
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
-from bench.cluster import Cluster
 from bench.load import Text
 from bench.measure import LIMITS, Customers, Latency, Observer, memory_mb, run_phase, texts_for
+from devstack.cluster import Cluster
 
 #: Probe texts per kind (cold, warm), sent one at a time.
 PROBES = 20

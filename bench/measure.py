@@ -16,8 +16,9 @@ from typing import Any
 
 import httpx
 
-from bench.cluster import Cluster
+from bench.cluster import cpu
 from bench.load import LoadResult, Text, offer, prepare_text
+from devstack.cluster import Cluster
 from devstack.sandboxes import ACCOUNT_NUMBERS
 
 #: uvicorn closes a keep-alive connection idle for 5 s; forgetting it sooner means a request is
@@ -203,14 +204,14 @@ async def run_phase(
 ) -> Phase:
     before_stats = await observer.stats()
     _, before_statuses = await observer.receipts()
-    before_cpu = cluster.cpu()
+    before_cpu = cpu(cluster)
     load: LoadResult = await offer(observer.http, texts, rate=rate)
     accepted = load.accepted
     receipts = await observer.until_written({o.text.sid for o in accepted})
     after_stats = await observer.until_quiet()
     _, after_statuses = await observer.receipts()
     wall = time.monotonic() - load.started
-    after_cpu = cluster.cpu()
+    after_cpu = cpu(cluster)
 
     written = [o for o in accepted if o.text.sid in receipts]
     last_answer = max((o.answered_at or 0.0) for o in load.outcomes)

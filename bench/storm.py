@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 
-from bench.cluster import Cluster
 from bench.load import Outcome, Text, offer
 from bench.measure import LIMITS, Customers, Latency, Observer, memory_mb, run_phase, texts_for
+from devstack.cluster import Cluster
 
 #: Routes that are Zendesk's Update Ticket (and Update Many, which counts against it too).
 UPDATE_ROUTES = {"PUT /api/v2/tickets/{ticket_id}", "PUT /api/v2/tickets/update_many"}

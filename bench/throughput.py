@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from bench.cluster import Cluster
+from bench.cluster import start_bridge
 from bench.measure import LIMITS, Customers, Observer, Phase, run_phase, texts_for
+from devstack.cluster import Cluster
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ async def run_throughput(cluster: Cluster, plan: ThroughputPlan) -> list[Phase]:
     phases: list[Phase] = []
     async with httpx.AsyncClient(timeout=60, limits=LIMITS) as http:
         observer = Observer(cluster, http)
-        bridge_url = await cluster.start_bridge()
+        bridge_url = await start_bridge(cluster)
         targets = {
             "bridge": (bridge_url, Customers(6_000_000, plan.customers)),
             "smsdesk": (cluster.settings.public_base_url, Customers(7_000_000, plan.customers)),

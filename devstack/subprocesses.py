@@ -1,11 +1,11 @@
-"""The product's parts as separate OS processes: the Temporal dev server, the sandboxes, the
-webhook server and the worker, each its own process, as in production.
+"""Starting the product's parts as separate OS processes, for `devstack/cluster.py` (the one
+process assembler): their command lines, their environment, and a handle on each process.
 
-In-process stacks (`devstack/stack.py`, `tests/helpers/stack.py`) are quicker to start but
-cannot show what one part costs or survives: a worker killed with SIGKILL must be a process of
-its own, and memory is only measurable per process (`VmRSS`/`VmHWM` in `/proc`). Every process
-here is configured through the environment only, from one `Settings` object (`settings_env`),
-exactly as an operator configures `python worker.py` and `uvicorn webapp:app`.
+The in-process stack (`devstack/stack.py`) is quicker to start but cannot show what one part
+costs or survives: a worker killed with SIGKILL must be a process of its own, and memory is
+only measurable per process (`VmRSS`/`VmHWM` in `/proc`). Every process here is configured
+through the environment only, from one `Settings` object (`settings_env`), exactly as an
+operator configures `python worker.py` and `uvicorn webapp:app`.
 """
 
 from __future__ import annotations
@@ -195,11 +195,11 @@ def sandboxes_args(settings: Settings) -> list[str]:
         "-m",
         "sandbox",
         "--zendesk-port",
-        str(_port(settings.zendesk_url)),
+        str(port_of(settings.zendesk_url)),
         "--twilio-port",
-        str(_port(settings.twilio_base_url)),
+        str(port_of(settings.twilio_base_url)),
         "--klaviyo-port",
-        str(_port(settings.klaviyo_base_url)),
+        str(port_of(settings.klaviyo_base_url)),
         "--zendesk-webhook-url",
         f"{base}/webhooks/zendesk",
         "--twilio-inbound-url",
@@ -210,8 +210,9 @@ def sandboxes_args(settings: Settings) -> list[str]:
     ]
 
 
-def _port(url: str) -> int:
+def port_of(url: str) -> int:
+    """The port of a loopback URL (or `//host:port`); every part here is given one."""
     port = urlsplit(url).port
     if port is None:
-        raise ValueError(f"{url}: a sandbox URL needs an explicit port")
+        raise ValueError(f"{url}: a part needs an explicit port")
     return port
