@@ -22,8 +22,13 @@ from temporalio.worker import Worker
 import migrations
 from core.settings import Settings
 from devstack.processes import release_port, serve_app
-from devstack.sandboxes import Sandboxes, SandboxPorts, build_sandboxes, serve_sandboxes
-from devstack.sandboxes import with_sandboxes as pointed_at_sandboxes
+from devstack.sandboxes import (
+    Sandboxes,
+    SandboxPorts,
+    build_sandboxes,
+    serve_sandboxes,
+    with_sandboxes,
+)
 from infra.db import make_engine
 from service.media import zendesk_media
 from service.worker import SHUTDOWN_GRACE, build_workers, http_client, run_workers
@@ -94,10 +99,10 @@ async def in_process_stack(
         start_workers: False leaves the polling to a worker process of its own.
         shutdown_grace: how long in-flight activities may finish when the workers stop.
     """
-    public = {"public_base_url": f"http://127.0.0.1:{webhook_port}"}
+    update = {"public_base_url": f"http://127.0.0.1:{webhook_port}"}
     if engine is not None:  # the settings name the database the stack really uses
-        public["database_url"] = engine.url.render_as_string(hide_password=False)
-    settings = pointed_at_sandboxes(settings.model_copy(update=public), ports)
+        update["database_url"] = engine.url.render_as_string(hide_password=False)
+    settings = with_sandboxes(settings.model_copy(update=update), ports)
     if not serve_webhooks:
         release_port(webhook_port)
     own_engine = engine is None

@@ -1,6 +1,7 @@
 """The sandboxes' one process launcher (`python -m sandbox`) wired from the product's settings,
-as the benchmark starts it: the product's credentials are let in, webhooks go to the product,
-the receipt log answers, and SIGTERM stops all three at once."""
+as the process assembler (`devstack.cluster`) starts it for the bench: the product's
+credentials are let in, webhooks go to the product, the receipt log answers, and SIGTERM stops
+all three at once."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import httpx
 import pytest
 
 from core.settings import Settings
+from devstack.cluster import Cluster
 from devstack.processes import free_port
 from devstack.sandboxes import SandboxPorts, with_sandboxes
-from devstack.subprocesses import child_env, sandboxes_args, spawn, wait_for_port
+from devstack.subprocesses import sandboxes_args
 
 
 @pytest.fixture
@@ -28,11 +30,9 @@ def settings() -> Settings:
 async def test_the_sandbox_process_serves_the_product_as_configured(
     settings: Settings, tmp_path: Path
 ) -> None:
-    args = sandboxes_args(settings)
-    process = spawn("sandboxes", args, env=child_env(settings), log_dir=tmp_path, cwd=tmp_path)
+    cluster = Cluster(settings, tmp_path)
     try:
-        for url in (settings.zendesk_url, settings.twilio_base_url, settings.klaviyo_base_url):
-            await wait_for_port(process, httpx.URL(url).port or 0)
+        process = await cluster.start_sandboxes()  # once all three listen
         token = settings.zendesk_oauth_token
         assert token is not None
         async with httpx.AsyncClient(base_url=settings.zendesk_url) as zendesk:
@@ -52,7 +52,7 @@ async def test_the_sandbox_process_serves_the_product_as_configured(
         assert process.popen.wait(timeout=10) == 0
         assert time.monotonic() - started < 10
     finally:
-        process.stop()  # kills it if SIGTERM did not, and closes its log
+        cluster.stop()  # kills it if SIGTERM did not, and closes its log
 
 
 def test_the_arguments_name_the_ports_the_settings_give(settings: Settings) -> None:

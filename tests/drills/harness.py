@@ -1,22 +1,19 @@
-"""What the drills need besides `tests/helpers/stack.py`: the worker as an OS process (so it can
-be SIGKILLed), a cheap shared view of the sandbox Zendesk, and the agent's API calls made the
-way a Zendesk client makes them (retrying 429/5xx, which the sandbox refuses before acting).
+"""What the drills need besides `tests/helpers/stack.py` and the parts they run as processes
+(`devstack.cluster`): a cheap shared view of the sandbox Zendesk, where a missing text is stuck,
+and the agent's API calls made the way a Zendesk client makes them (retrying 429/5xx, which the
+sandbox refuses before acting).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from core.reconcile import SCHEDULE_ID
-from core.settings import Settings
-from devstack.subprocesses import ManagedProcess, child_env, spawn, worker_args
 from intake import journal
 from tests.helpers.stack import Stack
 
@@ -28,41 +25,6 @@ async def remove_reconcile_schedule(client: Client) -> None:
         await client.get_schedule_handle(SCHEDULE_ID).delete()
     except RPCError:
         pass  # not made, or already gone
-
-
-class WorkerProcess:
-    """`python worker.py` against the test's Temporal server, sandboxes and database."""
-
-    def __init__(self, settings: Settings, engine: Engine, folder: Path) -> None:
-        url = engine.url.render_as_string(hide_password=False)
-        self.settings = settings.model_copy(update={"database_url": url})
-        self.folder = folder
-        self.process: ManagedProcess | None = None
-        self.kills = 0
-        self.starts = 0
-
-    def start(self) -> None:
-        self.process = spawn(
-            "worker",
-            worker_args(),
-            env=child_env(self.settings),
-            log_dir=self.folder,
-            cwd=self.folder,
-        )
-        self.starts += 1
-
-    def kill(self) -> None:
-        """SIGKILL: in-flight activities and workflow tasks are abandoned mid-step."""
-        assert self.process is not None
-        self.process.kill()
-        self.kills += 1
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-    def log_tail(self) -> str:
-        return self.process.log_tail(60) if self.process else ""
 
 
 class ZendeskView:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from core.conversation import conversation_id
+from devstack.cluster import Cluster
 from devstack.sandboxes import AGENT_ID
-from tests.drills.harness import WorkerProcess, ZendeskView, agent_call, ticket_with, where_is
+from tests.drills.harness import ZendeskView, agent_call, ticket_with, where_is
 from tests.drills.script import CustomerScript, DrillScript, Step
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
 
@@ -38,13 +39,13 @@ class Replay:
         self,
         stack: Stack,
         view: ZendeskView,
-        worker: WorkerProcess,
+        cluster: Cluster,
         script: DrillScript,
         *,
         kill_after: tuple[float, ...],
         stagger: float,
     ) -> None:
-        self.stack, self.view, self.worker, self.script = stack, view, worker, script
+        self.stack, self.view, self.cluster, self.script = stack, view, cluster, script
         self.kill_at = [int(share * script.events) for share in kill_after]
         self.stagger = stagger
         self.log = ReplayLog()
@@ -82,7 +83,8 @@ class Replay:
                 except AssertionError as exc:
                     # A ticket's external id is its conversation's workflow id.
                     where = await where_is(self.stack, external_id, last_text)
-                    raise AssertionError(f"{exc}\n{where}\n{self.worker.log_tail()}") from None
+                    worker_log = self.cluster.processes["worker"].log_tail(60)
+                    raise AssertionError(f"{exc}\n{where}\n{worker_log}") from None
                 # No waiting for smsdesk to record the ticket: an agent can reply as soon as it
                 # shows, even while a killed worker's retry has yet to write the ticket link.
                 await agent_call(self.stack, ticket["id"], _agent_update(step))
@@ -104,13 +106,13 @@ class Replay:
     def _issued(self) -> None:
         self.log.events += 1
         if self.log.events in self.kill_at:
-            self.worker.kill()
+            self.cluster.processes["worker"].kill()
             self.log.kills_at.append(self.log.events)
             self._restarts.append(asyncio.create_task(self._restart()))
 
     async def _restart(self) -> None:
         await asyncio.sleep(DOWN_FOR)
-        self.worker.start()
+        self.cluster.start_worker()
 
 
 def _agent_update(step: Step) -> dict[str, object]:

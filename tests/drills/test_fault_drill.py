@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.cluster import Cluster
 from tests.drills.end_state import World, check, quiesce
-from tests.drills.harness import WorkerProcess, ZendeskView, remove_reconcile_schedule
+from tests.drills.harness import ZendeskView, remove_reconcile_schedule
 from tests.drills.replay import Replay
 from tests.drills.script import generate
 from tests.helpers.stack import running_stack
@@ -45,11 +46,10 @@ async def test_a_thousand_events_through_faults_duplicates_and_two_kills(
     # lost. Temporal slow or away is drilled in test_temporal_paused.py; here the door waits
     # its longest, so this drill checks faults, duplicates and kills.
     async with running_stack(
-        temporal_env.client, engine, intake_signal_timeout_seconds=10
+        temporal_env.client, engine, start_worker=False, intake_signal_timeout_seconds=10
     ) as stack:
-        await stack.stop_worker()  # the worker under test is `python worker.py`, below
-        worker = WorkerProcess(stack.settings, engine, tmp_path)
-        worker.start()
+        cluster = Cluster(stack.settings, tmp_path)  # the worker under test: `python worker.py`
+        cluster.start_worker()
         try:
             for customer in script.customers:
                 await stack.http.post(
@@ -67,7 +67,7 @@ async def test_a_thousand_events_through_faults_duplicates_and_two_kills(
                 )
 
             async with ZendeskView(stack) as view:
-                replay = Replay(stack, view, worker, script, kill_after=(0.35, 0.7), stagger=0.25)
+                replay = Replay(stack, view, cluster, script, kill_after=(0.35, 0.7), stagger=0.25)
                 log = await replay.run()
             await stack.http.delete(stack.url("zendesk", "/_sandbox/faults"))
             await quiesce(stack)
@@ -77,7 +77,7 @@ async def test_a_thousand_events_through_faults_duplicates_and_two_kills(
                 world.dump(tmp_path / "end-state.json", script)
             stats = (await stack.http.get(stack.url("zendesk", "/_sandbox/stats"))).json()
         finally:
-            worker.stop()
+            cluster.stop()
             await remove_reconcile_schedule(temporal_env.client)
         duplicates = [
             sum(
@@ -92,7 +92,7 @@ async def test_a_thousand_events_through_faults_duplicates_and_two_kills(
     print(
         f"\ndrill: {log.events} events ({log.deliveries} inbound deliveries, "
         f"{script.duplicated_texts} of them twice), worker killed at events {log.kills_at}, "
-        f"{worker.starts} worker starts; Zendesk faults injected {stats['faults_injected']}; "
+        f"{len(log.kills_at) + 1} worker starts; Zendesk faults injected {stats['faults_injected']}; "
         f"duplicate webhooks from Zendesk/SMS sandboxes (last 1000 each) {duplicates}; "
         f"end state: {len(world.tickets)} tickets, {len(world.texts)} texts sent, "
         f"{len(world.events)} Klaviyo events; {time.monotonic() - started:.0f} s"

@@ -30,9 +30,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.conversation import TICKET_UPDATE_BUDGET
 from core.messages import InboundSms
+from devstack.cluster import Cluster
 from intake.door import Door
 from tests.drills.end_state import quiesce
-from tests.drills.harness import WorkerProcess, remove_reconcile_schedule
+from tests.drills.harness import remove_reconcile_schedule
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
 from webhooks.context import Receiver
 
@@ -64,11 +65,9 @@ async def test_ten_thousand_texts_in_one_conversation(
     temporal_env: WorkflowEnvironment, engine: Engine, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    async with running_stack(temporal_env.client, engine) as stack:
-        await stack.stop_worker()  # the worker is a process of its own: it can be frozen
-        worker = WorkerProcess(stack.settings, engine, tmp_path)
-        worker.start()
-        assert worker.process is not None
+    async with running_stack(temporal_env.client, engine, start_worker=False) as stack:
+        cluster = Cluster(stack.settings, tmp_path)  # a worker process can be frozen
+        worker = cluster.start_worker()
         try:
             customer = await stack.new_customer()
             await stack.text(customer, "L00000. hello")
@@ -96,11 +95,11 @@ async def test_ten_thousand_texts_in_one_conversation(
 
             for first in range(1, TEXTS, WAVE):
                 wave = range(first, min(first + WAVE, TEXTS))
-                worker.process.pause()
+                worker.pause()
                 try:
                     await _all_at_once(text, wave)
                 finally:
-                    worker.process.resume()
+                    worker.resume()
                 # Settled: the wave is written and Zendesk's echo of the comment (an event the
                 # conversation ignores) is handled too, so it cannot split the next wave. A wave
                 # of texts released at once takes more than 20 s on a CI machine busy elsewhere.
@@ -117,7 +116,7 @@ async def test_ten_thousand_texts_in_one_conversation(
             ]
             stats = (await stack.http.get(stack.url("zendesk", "/_sandbox/stats"))).json()
         finally:
-            worker.stop()
+            cluster.stop()
             await remove_reconcile_schedule(stack.client)
 
     assert len(tickets) == 1

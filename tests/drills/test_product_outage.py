@@ -13,17 +13,16 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from core.reconcile import ReconcileReport
-from devstack.subprocesses import ManagedProcess, child_env, spawn, wait_for_port, webhooks_args
+from devstack.cluster import Cluster
 from tests.drills.edges import Customer, customers_with_tickets, end_state_problems
 from tests.drills.end_state import quiesce
-from tests.drills.harness import WorkerProcess, remove_reconcile_schedule
+from tests.drills.harness import remove_reconcile_schedule
 from tests.helpers.stack import Stack, running_stack
 
 pytestmark = [pytest.mark.drill, pytest.mark.timeout(900)]
@@ -40,46 +39,33 @@ async def test_two_minutes_without_webhooks_or_worker_are_repaired_exactly_once(
     temporal_env: WorkflowEnvironment, engine: Engine, tmp_path: Path
 ) -> None:
     async with running_stack(
-        temporal_env.client, engine, serve_webhooks=False, reconcile_interval=RECONCILE_EVERY
+        temporal_env.client,
+        engine,
+        serve_webhooks=False,
+        start_worker=False,
+        reconcile_interval=RECONCILE_EVERY,
     ) as stack:
-        await stack.stop_worker()  # the worker under test is `python worker.py`, below
-        database = engine.url.render_as_string(hide_password=False)
-        settings = stack.settings.model_copy(update={"database_url": database})
-        port = urlsplit(settings.public_base_url).port
-        assert port is not None
-
-        def start_webhooks() -> ManagedProcess:
-            return spawn(
-                "webhooks",
-                webhooks_args(port),
-                env=child_env(settings),
-                log_dir=tmp_path,
-                cwd=tmp_path,
-            )
-
-        webhooks = start_webhooks()
-        await wait_for_port(webhooks, port)
-        worker = WorkerProcess(stack.settings, engine, tmp_path)
-        worker.start()
+        # The parts under test, `uvicorn webapp:app` and `python worker.py`, as processes to kill.
+        cluster = Cluster(stack.settings, tmp_path)
         try:
+            await cluster.start_webhooks()
+            cluster.start_worker()
             customers = await customers_with_tickets(stack, CUSTOMERS)
-            webhooks.kill()
-            worker.kill()
+            cluster.processes["webhooks"].kill()
+            cluster.processes["worker"].kill()
             down_at = time.monotonic()
             await _while_down(stack, customers, seconds=OUTAGE_SECONDS)
             lost = await _undelivered(stack)
 
-            webhooks = start_webhooks()
-            await wait_for_port(webhooks, port)
-            worker.start()
+            await cluster.start_webhooks()
+            cluster.start_worker()
             restarted_at = time.monotonic()
             repaired_after = await _repaired(stack, customers, since=restarted_at)
             await quiesce(stack)
             problems = await end_state_problems(stack, customers)
             repairs = await _reconciled(stack)
         finally:
-            webhooks.stop()
-            worker.stop()
+            cluster.stop()
             await remove_reconcile_schedule(stack.client)
 
     figures = {

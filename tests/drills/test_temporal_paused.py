@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
-from devstack.processes import free_port, temporal_server_args
-from devstack.subprocesses import spawn, wait_for_port
+from core.settings import Settings
+from devstack.cluster import Cluster
+from devstack.processes import free_port
 from intake import journal
 from tests.drills.edges import customers_with_tickets, end_state_problems, latency_figures
 from tests.drills.end_state import quiesce
 from tests.helpers.stack import running_stack
-from workflows.search import DEV_SERVER_ARGS
 
 pytestmark = [pytest.mark.drill, pytest.mark.timeout(600)]
 
@@ -36,17 +33,12 @@ async def test_temporal_paused_for_a_minute_loses_and_doubles_nothing(
     engine: Engine, tmp_path: Path
 ) -> None:
     # A Temporal server of its own: freezing the session's would stall every other test.
-    port = free_port()
-    args = temporal_server_args(
-        db_file=tmp_path / "temporal.db",
-        port=port,
-        ui_port=free_port(),
-        search_attributes=DEV_SERVER_ARGS,
+    temporal = Cluster(
+        Settings(_env_file=None, temporal_address=f"127.0.0.1:{free_port()}"), tmp_path
     )
-    server = spawn("temporal", args, env=dict(os.environ), log_dir=tmp_path, cwd=tmp_path)
     try:
-        await wait_for_port(server, port)
-        client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+        server = await temporal.start_temporal()
+        client = await temporal.client()
         async with running_stack(client, engine) as stack:
             customers = await customers_with_tickets(stack, CUSTOMERS)
             latencies: list[float] = []
@@ -100,4 +92,4 @@ async def test_temporal_paused_for_a_minute_loses_and_doubles_nothing(
         assert failed == [], failed[:5]
         assert problems == [], "\n".join(problems[:30])
     finally:
-        server.stop()
+        temporal.stop()

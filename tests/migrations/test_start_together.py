@@ -13,9 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 import migrations
 from core.settings import Settings
+from devstack.cluster import Cluster
 from devstack.processes import free_port
 from devstack.sandboxes import SandboxPorts, with_sandboxes
-from devstack.subprocesses import child_env, spawn, wait_for_port, webhooks_args, worker_args
 from tests.drills.harness import remove_reconcile_schedule
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -43,18 +43,16 @@ async def test_worker_and_webhooks_start_together_on_a_fresh_database_ten_times(
                 ),
                 SandboxPorts(zendesk=free_port(), twilio=free_port(), klaviyo=free_port()),
             )
-            env = child_env(settings)
-            worker = spawn("worker", worker_args(), env=env, log_dir=folder, cwd=folder)
-            webhooks = spawn("webhooks", webhooks_args(port), env=env, log_dir=folder, cwd=folder)
+            cluster = Cluster(settings, folder)
             try:
-                await wait_for_port(webhooks, port)
+                worker = cluster.start_worker()
+                webhooks = await cluster.start_webhooks()  # the worker is starting meanwhile
                 async with asyncio.timeout(60):
                     while "worker polling" not in Path(worker.log_path).read_text():
                         assert worker.running(), worker.log_tail()
                         await asyncio.sleep(0.1)
                 assert worker.running() and webhooks.running()
             finally:
-                worker.stop()
-                webhooks.stop()
+                cluster.stop()
     finally:
         await remove_reconcile_schedule(temporal_env.client)
