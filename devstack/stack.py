@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 import migrations
 from core.settings import Settings
@@ -46,19 +45,18 @@ class InProcessStack:
     #: The workers' own client to the vendors (or their sandboxes), as in production.
     http: httpx.AsyncClient
     shutdown_grace: timedelta = SHUTDOWN_GRACE
-    workers: list[Worker] = field(default_factory=list)
     worker_task: asyncio.Task[None] | None = None
 
     async def start_workers(self) -> None:
         """The production workers (`service.worker.build_workers`), polling in the background."""
-        self.workers = build_workers(
+        workers = build_workers(
             self.client,
             self.settings,
             http=self.http,
             engine=self.engine,
             shutdown_grace=self.shutdown_grace,
         )
-        self.worker_task = asyncio.create_task(run_workers(self.workers))
+        self.worker_task = asyncio.create_task(run_workers(workers))
 
     async def stop_workers(self) -> None:
         """Stop polling; in-flight activities get `shutdown_grace`, then are abandoned and

@@ -50,6 +50,11 @@ class Stack:
     def settings(self) -> Settings:
         return self.parts.settings
 
+    @settings.setter
+    def settings(self, changed: Settings) -> None:
+        """Settings changed by a test; the workers it starts next run with them."""
+        self.parts.settings = changed
+
     @property
     def engine(self) -> Engine:
         return self.parts.engine
