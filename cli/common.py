@@ -1,4 +1,4 @@
-"""What every command shares: the effective settings and a Temporal client.
+"""What every command shares: the effective settings, a Temporal client and Zendesk's client.
 
 With no service configured at all (no Zendesk, SMS provider or Klaviyo setting in the
 environment or `.env`), the settings point at the embedded dev stack's sandboxes, silently:
@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import ssl
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -26,9 +27,11 @@ from devstack.sandboxes import SandboxPorts, with_sandboxes
 from infra.env_file import read_env_file
 
 if TYPE_CHECKING:
+    import httpx
     from sqlalchemy import Engine
     from temporalio.client import Client
 
+    from clients.zendesk import ZendeskClient
     from core.settings import Settings
 
 #: The services the sandboxes stand in for: the settings that point a service somewhere real,
@@ -147,6 +150,29 @@ def database(settings: Settings) -> Engine:
     engine = make_engine(settings.database_url)
     migrations.require_head(engine)
     return engine
+
+
+#: A command's request waits this long for its turn in a busy budget, then gives up (BudgetWait).
+COMMAND_LEAD_SECONDS = 300.0
+
+
+@asynccontextmanager
+async def zendesk_session(
+    settings: Settings, http: httpx.AsyncClient
+) -> AsyncIterator[ZendeskClient]:
+    """The product's Zendesk client for a command, on the budgets the workers keep in the
+    product database (B14): what a command sends counts as theirs, and waits as theirs would.
+
+    Raises:
+        ValueError: the settings hold no usable Zendesk credentials.
+    """
+    from service.zendesk import zendesk_client
+
+    engine = database(settings)
+    try:
+        yield zendesk_client(settings, http, engine, lead=COMMAND_LEAD_SECONDS)
+    finally:
+        engine.dispose()
 
 
 async def temporal_client(settings: Settings) -> Client:

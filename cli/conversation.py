@@ -10,13 +10,13 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cli.common import tls_for
+from cli.common import tls_for, zendesk_session
 from devstack.sandboxes import AGENT_ID
 
 if TYPE_CHECKING:
     import httpx
 
-    from clients.zendesk import ZendeskTicket
+    from clients.zendesk import ZendeskClient, ZendeskTicket
     from core.settings import Settings
 
 # These are the quick commands of the dev loop: what only one of them needs (httpx, the
@@ -55,8 +55,7 @@ async def post_inbound_text(
 
 
 async def post_agent_comment(
-    settings: Settings,
-    http: httpx.AsyncClient,
+    zendesk: ZendeskClient,
     ticket_id: int,
     body: str,
     *,
@@ -70,18 +69,12 @@ async def post_agent_comment(
     Raises:
         clients.errors.ApiError: Zendesk refused or could not be reached.
     """
-    from clients.zendesk import ZendeskClient
-    from clients.zendesk_oauth import zendesk_authorization
-
     comment: dict[str, Any] = {"body": body, "public": public}
     if author_id is not None:
         comment["author_id"] = author_id
     ticket: dict[str, Any] = {"comment": comment}
     if status:
         ticket["status"] = status
-    zendesk = ZendeskClient(
-        http, base_url=settings.zendesk_url, authorization=zendesk_authorization(settings, http)
-    )
     return await zendesk.update_ticket(ticket_id, ticket)
 
 
@@ -112,11 +105,13 @@ async def agent_reply(settings: Settings, args: argparse.Namespace) -> int:
         print("agent-reply needs Zendesk credentials (or the dev stack's sandbox)", file=sys.stderr)
         return 2
     # Zendesk alone: the API and, for an OAuth client, its token endpoint.
-    async with httpx.AsyncClient(timeout=30, verify=tls_for(settings.zendesk_url)) as http:
+    async with (
+        httpx.AsyncClient(timeout=30, verify=tls_for(settings.zendesk_url)) as http,
+        zendesk_session(settings, http) as client,
+    ):
         try:
             ticket = await post_agent_comment(
-                settings,
-                http,
+                client,
                 args.ticket_id,
                 args.body,
                 public=not args.internal,

@@ -16,17 +16,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from cli.common import temporal_client
 from cli.table import cut, table
 from core.conversation import STATE_QUERY, WORKFLOW_NAME, ConversationView, searchable_phone
 from core.settings import Settings
+from infra.temporal_checks import check_temporal
 
 #: Runs whose workflow code can still answer the `state` query (a worker replays closed ones).
 QUERYABLE = (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)
@@ -163,7 +165,16 @@ async def find(settings: Settings, args: argparse.Namespace) -> int:
     query = visibility_query(
         settings, phone=args.phone, sender=args.sender, ticket_id=args.ticket, status=args.status
     )
-    found = await find_conversations(await temporal_client(settings), settings, query)
+    client = await temporal_client(settings)
+    try:
+        found = await find_conversations(client, settings, query)
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.INVALID_ARGUMENT:
+            raise
+        # Most often a search attribute this namespace lacks: say which and how to add it.
+        await check_temporal(client, settings.temporal_namespace)
+        print(f"Temporal refused the search {query!r}: {exc.message}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps([f.model_dump(mode="json") for f in found], indent=2))
     elif not found:

@@ -26,11 +26,9 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from cli.common import database, temporal_client
+from cli.common import database, temporal_client, zendesk_session
 from cli.conversation import post_agent_comment, post_inbound_text
 from clients.errors import ApiError
-from clients.zendesk import ZendeskClient
-from clients.zendesk_oauth import zendesk_authorization
 from core.conversation import STATE_QUERY, conversation_id
 from core.settings import Settings
 from core.tables import Direction
@@ -203,7 +201,8 @@ async def hop_reply(run: Run, ticket_id: int, replies_before: int) -> Hop:
     hop = Hop("agent reply sent")
     body = f"smsdesk integration test reply {uuid.uuid4().hex[:8]}"
     try:
-        await post_agent_comment(run.settings, run.http, ticket_id, body, author_id=run.author_id)
+        async with zendesk_session(run.settings, run.http) as client:
+            await post_agent_comment(client, ticket_id, body, author_id=run.author_id)
     except ApiError as exc:
         hop.passed, hop.detail = False, f"Zendesk refused the agent comment: {exc}"
         return hop
@@ -227,13 +226,9 @@ async def hop_reply(run: Run, ticket_id: int, replies_before: int) -> Hop:
 
 async def _unsent_note(run: Run, ticket_id: int) -> str | None:
     """The internal note smsdesk leaves when it does not text a reply (B8), if any."""
-    zendesk = ZendeskClient(
-        run.http,
-        base_url=run.settings.zendesk_url,
-        authorization=zendesk_authorization(run.settings, run.http),
-    )
     try:
-        comments = await zendesk.list_comments(ticket_id)
+        async with zendesk_session(run.settings, run.http) as client:
+            comments = await client.list_comments(ticket_id)
     except ApiError:
         return None
     notes = [c.body for c in comments if not c.public and "not sent" in c.body]

@@ -33,11 +33,11 @@ from cli.replay_events import AgentComment, AgentEvent, InboundText, OutboundTex
 from cli.replay_run import Outcome
 from clients.errors import ApiError, HttpStatusError, RateLimited, parse_retry_after
 from clients.zendesk import ZendeskClient
-from clients.zendesk_oauth import zendesk_authorization
 from core.conversation import STATE_QUERY, ConversationView, conversation_id
 from core.settings import Settings
 from core.tables import MessageLog
 from infra import db
+from service.zendesk import zendesk_client
 from webhooks.signatures import smsdesk_signature, twilio_signature, zendesk_signature
 from webhooks.zendesk_events import COMMENT_ADDED, STATUS_CHANGED
 
@@ -262,12 +262,9 @@ class HttpSender:
         no credentials. One for all events, so an OAuth client fetches one token."""
         if self._zendesk_client is None:
             try:
-                authorization = zendesk_authorization(self._settings, self._http)
+                self._zendesk_client = zendesk_client(self._settings, self._http, self._engine)
             except ValueError as exc:
                 raise Refused(str(exc)) from exc
-            self._zendesk_client = ZendeskClient(
-                self._http, base_url=self._settings.zendesk_url, authorization=authorization
-            )
         return self._zendesk_client
 
     async def _poll(self, probe: Any) -> bool:

@@ -24,10 +24,9 @@ from typing import TypeVar
 
 import httpx
 
-from cli.common import database
+from cli.common import database, zendesk_session
 from clients.errors import ApiError, RateLimited
 from clients.zendesk import ZendeskClient
-from clients.zendesk_oauth import zendesk_authorization
 from core.reporting import (
     GroupRow,
     Report,
@@ -118,11 +117,8 @@ async def gather(
     names: dict[int, str] = {}
     source = "none"
     if zendesk and links:
-        async with httpx.AsyncClient(timeout=60) as http:
-            authorization = zendesk_authorization(settings, http)
-            reader = ZendeskReader(
-                ZendeskClient(http, base_url=settings.zendesk_url, authorization=authorization)
-            )
+        async with httpx.AsyncClient(timeout=60) as http, zendesk_session(settings, http) as client:
+            reader = ZendeskReader(client)
             first = min(link.created_at for link in links)
             infos = await reader.tickets(set(ids), _utc(first) - timedelta(minutes=1))
             agents = {m.agent_id for m in messages if m.agent_id is not None}

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from sqlalchemy import Engine
 
 from clients.errors import ApiError
 from clients.zendesk import ZendeskClient
-from clients.zendesk_oauth import zendesk_authorization
 from core.settings import Settings
+from service.zendesk import zendesk_client
 from webhooks.media import MediaStream, MediaUnavailable
 
 #: Bytes handed on per chunk while streaming an attachment.
@@ -43,12 +44,8 @@ class ZendeskMedia:
 
 
 @asynccontextmanager
-async def zendesk_media(settings: Settings) -> AsyncIterator[ZendeskMedia]:
-    """The process's Zendesk access for media, with its own connection pool."""
+async def zendesk_media(settings: Settings, engine: Engine) -> AsyncIterator[ZendeskMedia]:
+    """The process's Zendesk access for media, with its own connection pool; its requests
+    count against the budgets the workers share."""
     async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
-        client = ZendeskClient(
-            http,
-            base_url=settings.zendesk_url,
-            authorization=zendesk_authorization(settings, http),
-        )
-        yield ZendeskMedia(client)
+        yield ZendeskMedia(zendesk_client(settings, http, engine))

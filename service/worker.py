@@ -36,9 +36,6 @@ from activities.zendesk import ZendeskActivities
 from clients.klaviyo import KlaviyoClient
 from clients.twilio import TwilioClient
 from clients.twilio_media import TwilioMediaClient
-from clients.zendesk import ZendeskClient
-from clients.zendesk_budget import Budget, SharedBudgets
-from clients.zendesk_oauth import zendesk_authorization
 from core.media_urls import MediaUrls
 from core.queues import zendesk_update_queue
 from core.settings import Settings
@@ -47,6 +44,7 @@ from infra import temporal
 from infra.db import make_engine
 from infra.temporal_checks import check_temporal
 from intake.door import Door
+from service.zendesk import zendesk_client
 from workflows.conversation import SmsConversation
 from workflows.reconcile import Reconcile
 from workflows.ticket_metrics import TicketMetrics
@@ -74,12 +72,7 @@ def build_workers(
     """The workers of one process, wired to real clients. Tests use this same factory."""
     # With an OAuth client, one token provider serves every Zendesk call of the process; the
     # budgets live in the database, shared with every other worker process (B14).
-    zendesk = ZendeskClient(
-        http,
-        base_url=settings.zendesk_url,
-        authorization=zendesk_authorization(settings, http),
-        budgets=zendesk_budgets(settings, engine),
-    )
+    zendesk = zendesk_client(settings, http, engine)
     if settings.twilio_account_sid is None:
         raise SystemExit("TWILIO_ACCOUNT_SID is not set: see .env.example")
     twilio = TwilioClient(
@@ -163,7 +156,7 @@ def build_workers(
             metrics.snapshot_ticket,
             reconcile.reconcile_zendesk,
         ],
-        # The budgets themselves are counted per request in the database (`zendesk_budgets`).
+        # The budgets themselves are counted per request in the database (service/zendesk.py).
         # This server-side limit only keeps workers from taking more Zendesk activities than
         # the account's budget could serve (each makes at least one request), so a backlog
         # waits on the server rather than in workers.
@@ -185,17 +178,6 @@ def build_workers(
         graceful_shutdown_timeout=shutdown_grace,
     )
     return [main, zendesk_worker, zendesk_updates]
-
-
-def zendesk_budgets(settings: Settings, engine: Engine) -> SharedBudgets:
-    """Zendesk's two budgets (B14), kept in the product database for every process."""
-    return SharedBudgets(
-        engine,
-        per_minute={
-            Budget.ACCOUNT: settings.zendesk_requests_per_minute,
-            Budget.UPDATE: settings.zendesk_update_requests_per_minute,
-        },
-    )
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:

@@ -48,7 +48,7 @@ READY_TIMEOUT_SECONDS = 3.0
 
 #: Builds what serves agents' pictures (B11) for the process's settings; the entry point
 #: (`webapp.py`) provides it, since receivers never talk to Zendesk themselves.
-MediaFactory = Callable[[Settings], AbstractAsyncContextManager[MediaSource]]
+MediaFactory = Callable[[Settings, Engine], AbstractAsyncContextManager[MediaSource]]
 
 
 def create_app(
@@ -72,7 +72,7 @@ def create_app(
             migrations.require_head(database)
         client = temporal or await connect(config)
         door = Door(client, database, config)
-        media_source = await exits.enter_async_context(media(config)) if media else None
+        media_source = await exits.enter_async_context(media(config, database)) if media else None
         app.state.media = media_source
         watch_intake(database)
         ZENDESK_BUDGET.set(config.zendesk_requests_per_minute)

@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 import starter
+from core.tables import ZendeskBudget
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
 from tests.helpers.tickets import first_ticket
 
 
 async def run(stack: Stack, *argv: str) -> int:
     args = starter.parser().parse_args(argv)
-    code: int = await args.run(stack.settings, args)
+    # The commands open the product database by its URL (agent-reply: Zendesk's budgets).
+    url = stack.engine.url.render_as_string(hide_password=False)
+    code: int = await args.run(stack.settings.model_copy(update={"database_url": url}), args)
     return code
 
 
@@ -37,6 +42,29 @@ async def test_send_sms_agent_reply_and_state(
     assert await run(stack, "state", "--from", customer, "--to", ACCOUNT_NUMBER) == 0
     view = json.loads(capsys.readouterr().out)
     assert view["state"]["ticket_id"] == ticket["id"] and view["state"]["replies_sent"] == 1
+
+
+async def test_a_commands_zendesk_requests_spend_the_workers_budgets(stack: Stack) -> None:
+    """B14: the budgets hold across every process that calls Zendesk, commands included."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "Where is my order?")
+    ticket = await first_ticket(stack, customer)
+    await stack.settled(customer)
+    await stack.stop_worker()  # from here on, only the command spends
+    before = budget_slots(stack.engine)
+    assert "update" not in before  # the worker created a ticket: no Update Ticket request yet
+
+    assert await run(stack, "agent-reply", str(ticket["id"]), "It ships today") == 0
+
+    after = budget_slots(stack.engine)
+    assert after["account"] > before["account"]
+    assert "update" in after
+
+
+def budget_slots(engine: Engine) -> dict[str, float]:
+    """Each shared budget's next free slot (`ZendeskBudget.next_at`), by name."""
+    with Session(engine) as session:
+        return {row.name: row.next_at for row in session.exec(select(ZendeskBudget))}
 
 
 async def test_listings_show_the_sandboxes(

@@ -14,6 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 import starter
 from cli.find import ui_link, visibility_query
 from core.settings import Settings
+from infra.temporal_checks import TemporalNotReady
+from tests.helpers.namespaces import bare_namespace
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
 from tests.helpers.tickets import first_ticket
 
@@ -119,6 +121,23 @@ async def test_pii_protection_hides_the_number_and_find_still_works(
         [found] = await find_json(stack, capsys, "--phone", customer)
         assert found["workflow_id"] == handle.id
         assert found["state"]["state"]["ticket_id"] == ticket["id"]
+
+
+async def test_find_in_a_namespace_without_the_search_attributes_names_the_fix(
+    stack: Stack,
+) -> None:
+    namespace = await bare_namespace(stack.client, "find")
+    settings = stack.settings.model_copy(update={"temporal_namespace": namespace})
+    args = starter.parser().parse_args(["find", "--phone", "+15559999997"])
+
+    async def searched() -> None:  # retried while the new namespace reaches the frontend
+        await args.run(settings, args)
+
+    with pytest.raises(TemporalNotReady) as refused:
+        await eventually(searched)
+    assert f"search-attribute create --namespace {namespace} --name CustomerPhone" in str(
+        refused.value
+    )
 
 
 def test_query_hashes_numbers_under_pii_protection() -> None:

@@ -4,17 +4,15 @@ wrong type, end it with the command that fixes each; the dev server as set up pa
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
-from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from infra.temporal_checks import TemporalNotReady, check_temporal
+from tests.helpers.namespaces import bare_namespace
 
 
 async def test_the_dev_server_as_set_up_passes(temporal_env: WorkflowEnvironment) -> None:
@@ -32,13 +30,7 @@ async def test_missing_and_mistyped_search_attributes_are_named_with_their_fix(
     temporal_env: WorkflowEnvironment,
 ) -> None:
     client: Client = temporal_env.client
-    namespace = f"checks-{uuid.uuid4().hex[:6]}"
-    await client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(
-            namespace=namespace,
-            workflow_execution_retention_period=_duration(timedelta(days=1)),
-        )
-    )
+    namespace = await bare_namespace(client, "checks")
     await client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=namespace,
@@ -52,9 +44,3 @@ async def test_missing_and_mistyped_search_attributes_are_named_with_their_fix(
     assert f"--namespace {namespace} --name ZendeskTicketId --type Int" in message
     assert "CustomerPhone is registered as Text, smsdesk needs Keyword" in message
     assert f"search-attribute remove --namespace {namespace} --name CustomerPhone" in message
-
-
-def _duration(span: timedelta) -> Duration:
-    duration = Duration()
-    duration.FromTimedelta(span)
-    return duration
