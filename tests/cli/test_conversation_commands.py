@@ -16,9 +16,7 @@ from tests.helpers.tickets import first_ticket
 
 async def run(stack: Stack, *argv: str) -> int:
     args = starter.parser().parse_args(argv)
-    # The commands open the product database by its URL (agent-reply: Zendesk's budgets).
-    url = stack.engine.url.render_as_string(hide_password=False)
-    code: int = await args.run(stack.settings.model_copy(update={"database_url": url}), args)
+    code: int = await args.run(stack.settings, args)
     return code
 
 

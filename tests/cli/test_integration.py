@@ -24,9 +24,7 @@ from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
 
 async def check(stack: Stack, *argv: str) -> int:
     args = starter.parser().parse_args(["test-integration", *argv])
-    # The command reads the message log where the worker writes it: the stack's database.
-    settings = stack.settings.model_copy(update={"database_url": str(stack.engine.url)})
-    code: int = await args.run(settings, args)
+    code: int = await args.run(stack.settings, args)
     return code
 
 

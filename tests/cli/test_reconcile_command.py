@@ -29,9 +29,8 @@ async def stack(temporal_env: WorkflowEnvironment, engine: Engine) -> AsyncItera
 
 
 async def run(stack: Stack, *argv: str) -> int:
-    settings = stack.settings.model_copy(update={"database_url": str(stack.engine.url)})
     args = starter.parser().parse_args(argv)
-    code: int = await args.run(settings, args)
+    code: int = await args.run(stack.settings, args)
     return code
 
 

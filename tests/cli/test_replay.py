@@ -20,7 +20,6 @@ from cli.replay_events import Recorded, ReplayFileError, parse_lines
 from cli.replay_progress import Progress
 from cli.replay_run import Outcome, replay_all
 from core.conversation import conversation_id
-from core.settings import Settings
 from samples import make_sample
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually, running_stack
 from tests.helpers.tickets import first_ticket
@@ -29,15 +28,10 @@ from tests.helpers.tickets import first_ticket
 MEDIA_NOTE = re.compile(r"\n\(sent with this text but not attached here: [^\n]*\)$")
 
 
-def with_database(stack: Stack) -> Settings:
-    """The stack's settings pointing at its own product database (replay reads it)."""
-    return stack.settings.model_copy(update={"database_url": str(stack.engine.url)})
-
-
 async def run_replay(stack: Stack, tmp_path: Path, *argv: str) -> tuple[int, dict[str, Any]]:
     summary_path = tmp_path / "summary.json"
     args = starter.parser().parse_args(["replay", *argv, "--summary-json", str(summary_path)])
-    code: int = await args.run(with_database(stack), args)
+    code: int = await args.run(stack.settings, args)
     return code, json.loads(summary_path.read_text())
 
 
@@ -196,7 +190,7 @@ async def test_a_bad_file_is_refused_before_anything_is_sent(
         '{"type": "telepathy", "at": "2026-03-02T08:00:00Z"}\n'
     )
     args = starter.parser().parse_args(["replay", str(path)])
-    assert await args.run(with_database(stack), args) == 2
+    assert await args.run(stack.settings, args) == 2
     assert "line 2" in capsys.readouterr().out
     assert await stack.tickets() == []
 

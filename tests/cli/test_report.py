@@ -18,9 +18,8 @@ ADMIN_ID = 1  # the sandbox's API user, an admin who can answer too
 
 async def run(stack: Stack, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     args = starter.parser().parse_args(["report", *argv])
-    settings = stack.settings.model_copy(update={"database_url": str(stack.engine.url)})
     capsys.readouterr()
-    assert await args.run(settings, args) == 0
+    assert await args.run(stack.settings, args) == 0
     return capsys.readouterr().out
 
 

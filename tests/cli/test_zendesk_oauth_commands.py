@@ -22,7 +22,6 @@ def oauth_client_settings(stack: Stack, tmp_path: Path) -> Settings:
     """The stack's settings with the sandbox's OAuth client instead of its static token."""
     return stack.settings.model_copy(
         update={
-            "database_url": str(stack.engine.url),
             "zendesk_oauth_token": None,
             "zendesk_oauth_client_id": OAUTH_CLIENT_ID,
             "zendesk_oauth_client_secret": SecretStr(OAUTH_CLIENT_SECRET),

@@ -9,22 +9,18 @@ text is handed over, so that one answer is slow but comes.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import httpx
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from core.settings import Settings
-from devstack.processes import free_port, temporal_server_args
-from devstack.subprocesses import spawn, wait_for_port
+from devstack.cluster import Cluster
+from devstack.processes import free_port
 from tests.helpers.stack import eventually
 from webhooks.app import create_app
 from webhooks.signatures import twilio_signature
-from workflows.search import DEV_SERVER_ARGS
 
 SENDER = "+15550100001"
 FROZEN_SECONDS = 0.8
@@ -40,26 +36,20 @@ def journaled() -> float:
 async def test_a_slow_answer_sends_the_next_texts_to_the_journal(
     engine: Engine, tmp_path: Path
 ) -> None:
-    port = free_port()
-    args = temporal_server_args(
-        db_file=tmp_path / "temporal.db",
-        port=port,
-        ui_port=free_port(),
-        search_attributes=DEV_SERVER_ARGS,
+    # A Temporal server of its own: freezing the session's would stall every other test.
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        temporal_address=f"127.0.0.1:{free_port()}",
+        twilio_auth_token="token",
+        sms_numbers=SENDER,
+        public_base_url="http://test",
+        intake_signal_timeout_seconds=5.0,  # slow, not failed: the freeze is shorter
+        intake_suspect_seconds=1.0,
     )
-    server = spawn("temporal", args, env=dict(os.environ), log_dir=tmp_path, cwd=tmp_path)
+    temporal = Cluster(settings, tmp_path)
     try:
-        await wait_for_port(server, port)
-        client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            temporal_address=f"127.0.0.1:{port}",
-            twilio_auth_token="token",
-            sms_numbers=SENDER,
-            public_base_url="http://test",
-            intake_signal_timeout_seconds=5.0,  # slow, not failed: the freeze is shorter
-            intake_suspect_seconds=1.0,
-        )
+        server = await temporal.start_temporal()
+        client = await temporal.client()
         app = create_app(settings, temporal=client, engine=engine)
         async with (
             app.router.lifespan_context(app),
@@ -92,4 +82,4 @@ async def test_a_slow_answer_sends_the_next_texts_to_the_journal(
             await eventually(trusted)  # the forwarder delivered SM3 quickly
     finally:
         server.resume()
-        server.stop()
+        temporal.stop()
