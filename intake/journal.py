@@ -1,32 +1,84 @@
 """The intake journal's queries: add, claim, read, forget, and the backlog operators watch.
 
-Synchronous like `infra.db`; async callers run them in a thread.
+Synchronous like `infra.db`; async callers run them in a thread. In a reply storm every text
+is added here and then claimed, read and forgotten by the forwarder, so the statements on that
+path are built once per dialect and each is one atomic statement: the ORM's unit of work for
+them took a third of the webhook process's time in a storm (py-spy, `bench/run.py --mode
+storm`).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import CursorResult, Engine, delete, func, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, bindparam, delete, func, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.tables import IntakeClaim, IntakeEvent, utcnow
-from infra import db
+
+_EVENTS = IntakeEvent.__table__  # type: ignore[attr-defined]
+_CLAIMS = IntakeClaim.__table__  # type: ignore[attr-defined]
+
+
+class _Statements(NamedTuple):
+    add: Any
+    claim: Any
+    release: Any
+    forget: Any
+    has_waiting: Any
+    waiting_events: Any
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    new_claim = insert(_CLAIMS)
+    return _Statements(
+        # A redelivered webhook's event is there already (unique `dedupe_key`): no row.
+        add=insert(_EVENTS)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_EVENTS.c.id),
+        # Insert the lease, or take it over when it is ours or has run out; else no row.
+        claim=new_claim.on_conflict_do_update(
+            index_elements=["workflow_id"],
+            set_={"owner": new_claim.excluded.owner, "expires_at": new_claim.excluded.expires_at},
+            where=(_CLAIMS.c.owner == new_claim.excluded.owner)
+            | (_CLAIMS.c.expires_at < bindparam("now", type_=_CLAIMS.c.expires_at.type)),
+        ).returning(_CLAIMS.c.workflow_id),
+        release=delete(_CLAIMS).where(
+            _CLAIMS.c.workflow_id == bindparam("workflow_id"),
+            _CLAIMS.c.owner == bindparam("owner"),
+        ),
+        forget=delete(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")),
+        has_waiting=select(_EVENTS.c.id)
+        .where(_EVENTS.c.workflow_id == bindparam("workflow_id"))
+        .limit(1),
+        waiting_events=select(IntakeEvent)
+        .where(col(IntakeEvent.workflow_id) == bindparam("workflow_id"))
+        .order_by(col(IntakeEvent.id))
+        .limit(bindparam("limit")),
+    )
 
 
 def add(engine: Engine, *, event: IntakeEvent) -> bool:
     """Journal one event; False when the same event is journaled already (a redelivery)."""
-    return db.insert_once(engine, row=event)
+    # RETURNING says whether a row was written (rowcount is not reliable for upserts).
+    with engine.begin() as connection:
+        added = connection.execute(
+            _statements(engine.dialect.name).add, event.model_dump(exclude={"id"})
+        ).first()
+        return added is not None
 
 
 def has_waiting(engine: Engine, *, workflow_id: str) -> bool:
     """Whether events for this workflow still wait: a newer one must queue behind them."""
-    with Session(engine) as session:
-        found = session.exec(
-            select(IntakeEvent.id).where(IntakeEvent.workflow_id == workflow_id).limit(1)
+    with engine.connect() as connection:
+        found = connection.execute(
+            _statements(engine.dialect.name).has_waiting, {"workflow_id": workflow_id}
         ).first()
         return found is not None
 
@@ -48,51 +100,30 @@ def claim(engine: Engine, *, workflow_id: str, owner: str, lease: timedelta) -> 
     """Take (or renew) the right to forward one workflow's events; False if another
     forwarder holds an unexpired lease on it."""
     now = utcnow()
-    with Session(engine) as session:
-        session.add(IntakeClaim(workflow_id=workflow_id, owner=owner, expires_at=now + lease))
-        try:
-            session.commit()
-            return True
-        except IntegrityError:
-            session.rollback()
-        taken: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-            update(IntakeClaim)
-            .where(
-                col(IntakeClaim.workflow_id) == workflow_id,
-                (col(IntakeClaim.owner) == owner) | (col(IntakeClaim.expires_at) < now),
-            )
-            .values(owner=owner, expires_at=now + lease)
-        )
-        session.commit()
-        return bool(taken.rowcount == 1)
+    values = {"workflow_id": workflow_id, "owner": owner, "expires_at": now + lease, "now": now}
+    with engine.begin() as connection:
+        taken = connection.execute(_statements(engine.dialect.name).claim, values).first()
+        return taken is not None
 
 
 def release(engine: Engine, *, workflow_id: str, owner: str) -> None:
     with engine.begin() as connection:
         connection.execute(
-            delete(IntakeClaim).where(
-                col(IntakeClaim.workflow_id) == workflow_id, col(IntakeClaim.owner) == owner
-            )
+            _statements(engine.dialect.name).release, {"workflow_id": workflow_id, "owner": owner}
         )
 
 
 def waiting_events(engine: Engine, *, workflow_id: str, limit: int) -> list[IntakeEvent]:
     """One workflow's journaled events in arrival order."""
     with Session(engine) as session:
-        return list(
-            session.exec(
-                select(IntakeEvent)
-                .where(IntakeEvent.workflow_id == workflow_id)
-                .order_by(col(IntakeEvent.id))
-                .limit(limit)
-            ).all()
-        )
+        statement = _statements(engine.dialect.name).waiting_events
+        return list(session.exec(statement, params={"workflow_id": workflow_id, "limit": limit}))
 
 
 def forget(engine: Engine, *, event_id: int) -> None:
     """Delete an event Temporal has taken."""
     with engine.begin() as connection:
-        connection.execute(delete(IntakeEvent).where(col(IntakeEvent.id) == event_id))
+        connection.execute(_statements(engine.dialect.name).forget, {"event_id": event_id})
 
 
 def note_failure(engine: Engine, *, event_id: int, error: str) -> None:
