@@ -110,33 +110,17 @@ def build_sandboxes(settings: Settings, state_dir: Path | None) -> Sandboxes:
     """The three sandbox apps, delivering their webhooks to the product's public URL."""
     # Imported here: the commands read this module's settings and constants, and should not
     # pay for three web apps each time they start.
-    from sandbox.klaviyo import create_klaviyo_app
-    from sandbox.twilio import create_twilio_app
-    from sandbox.zendesk import create_zendesk_app
+    from sandbox.launch import Launch
 
     base = settings.public_base_url.rstrip("/")
-
-    def state(name: str) -> Path | None:
-        return state_dir / f"sandbox-{name}.json" if state_dir else None
-
-    return Sandboxes(
-        zendesk=create_zendesk_app(
-            webhook_url=f"{base}/webhooks/zendesk",
-            webhook_secret=ZENDESK_WEBHOOK_SECRET,
-            oauth_token=ZENDESK_TOKEN,
-            state_file=state("zendesk"),
-        ),
-        twilio=create_twilio_app(
-            account_sid=TWILIO_SID,
-            auth_token=TWILIO_TOKEN,
-            owned_numbers=settings.sms_numbers,
-            inbound_webhook_url=f"{base}/webhooks/sms/inbound",
-            state_file=state("twilio"),
-        ),
-        klaviyo=create_klaviyo_app(
-            api_key=KLAVIYO_KEY, seed_profiles=DEMO_PROFILES, state_file=state("klaviyo")
-        ),
-    )
+    apps = Launch(
+        zendesk_webhook_url=f"{base}/webhooks/zendesk",
+        twilio_inbound_url=f"{base}/webhooks/sms/inbound",
+        twilio_numbers=settings.sms_numbers,
+        state_dir=state_dir,
+        klaviyo_profiles=DEMO_PROFILES,
+    ).apps()
+    return Sandboxes(zendesk=apps["zendesk"], twilio=apps["twilio"], klaviyo=apps["klaviyo"])
 
 
 @contextlib.asynccontextmanager

@@ -2,8 +2,9 @@
 
 The one way to run them outside the product's process: by hand (to poke at them with curl or
 point a locally run product at them) and by the benchmark, which builds these arguments from
-the product's settings (`devstack.subprocesses.sandboxes_args`). `worker.py --dev` and the
-tests build the same apps in-process. SIGINT or SIGTERM stops all three.
+the product's settings (`devstack.subprocesses.sandboxes_args`). The apps are `sandbox.launch`'s,
+on its one credential set, as `worker.py --dev` and the tests build them in-process. SIGINT or
+SIGTERM stops all three.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
-from sandbox import klaviyo, twilio, zendesk
+from sandbox.launch import Launch
 from sandbox.receipts import ReceiptLog
 
 
@@ -30,16 +31,10 @@ def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--twilio-port", type=int, default=8102)
     parser.add_argument("--klaviyo-port", type=int, default=8103)
     parser.add_argument(
-        "--state-dir", type=Path, help="keep each service's data in a JSON file here"
+        "--state-dir", type=Path, help="keep each service's data in sandbox-<name>.json here"
     )
     parser.add_argument("--zendesk-subdomain", default="acme")
-    parser.add_argument("--zendesk-oauth-token", default=zendesk.OAUTH_TOKEN)
-    parser.add_argument("--zendesk-api-email", default=zendesk.API_EMAIL)
-    parser.add_argument("--zendesk-api-token", default=zendesk.API_TOKEN)
     parser.add_argument("--zendesk-webhook-url", help="where Zendesk webhooks go (none if unset)")
-    parser.add_argument("--zendesk-webhook-secret", default=zendesk.WEBHOOK_SECRET)
-    parser.add_argument("--twilio-account-sid", default=twilio.ACCOUNT_SID)
-    parser.add_argument("--twilio-auth-token", default=twilio.AUTH_TOKEN)
     parser.add_argument("--twilio-inbound-url", help="where inbound texts are posted")
     parser.add_argument(
         "--twilio-number",
@@ -47,7 +42,6 @@ def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
         dest="twilio_numbers",
         help="a number the account owns (repeatable; any sender is accepted if none is given)",
     )
-    parser.add_argument("--klaviyo-api-key", default=klaviyo.API_KEY)
     parser.add_argument(
         "--receipts",
         action="store_true",
@@ -60,41 +54,17 @@ def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _apps(args: argparse.Namespace) -> dict[str, tuple[ASGIApp, int]]:
-    def state_file(name: str) -> Path | None:
-        return None if args.state_dir is None else args.state_dir / f"{name}.json"
-
+    apps = Launch(
+        zendesk_webhook_url=args.zendesk_webhook_url,
+        twilio_inbound_url=args.twilio_inbound_url,
+        twilio_numbers=args.twilio_numbers,
+        state_dir=args.state_dir,
+        zendesk_subdomain=args.zendesk_subdomain,
+    ).apps()
     return {
-        "zendesk": (
-            _with_receipts(
-                args.receipts,
-                zendesk.create_zendesk_app(
-                    webhook_url=args.zendesk_webhook_url,
-                    webhook_secret=args.zendesk_webhook_secret,
-                    oauth_token=args.zendesk_oauth_token,
-                    api_email=args.zendesk_api_email,
-                    api_token=args.zendesk_api_token,
-                    state_file=state_file("zendesk"),
-                    subdomain=args.zendesk_subdomain,
-                ),
-            ),
-            args.zendesk_port,
-        ),
-        "twilio": (
-            twilio.create_twilio_app(
-                account_sid=args.twilio_account_sid,
-                auth_token=args.twilio_auth_token,
-                state_file=state_file("twilio"),
-                inbound_webhook_url=args.twilio_inbound_url,
-                owned_numbers=args.twilio_numbers,
-            ),
-            args.twilio_port,
-        ),
-        "klaviyo": (
-            klaviyo.create_klaviyo_app(
-                api_key=args.klaviyo_api_key, state_file=state_file("klaviyo")
-            ),
-            args.klaviyo_port,
-        ),
+        "zendesk": (_with_receipts(args.receipts, apps["zendesk"]), args.zendesk_port),
+        "twilio": (apps["twilio"], args.twilio_port),
+        "klaviyo": (apps["klaviyo"], args.klaviyo_port),
     }
 
 
