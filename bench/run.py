@@ -84,6 +84,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--storm-customers", type=int, default=3000, help="storm mode: a third have a ticket"
     )
     parser.add_argument(
+        "--database-url",
+        help="the product database (default: SQLite in the run's folder); give an empty one, "
+        "e.g. PostgreSQL as production runs it",
+    )
+    parser.add_argument(
         "--sqlite-pragma",
         action="append",
         metavar="PRAGMA=VALUE",
@@ -109,6 +114,7 @@ async def _run(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
         zendesk_update_requests_per_minute=UNLIMITED_RPM,
         sqlite_pragmas=_pragmas(args),
         **sweeps,
+        **({"database_url": args.database_url} if args.database_url else {}),
     )
     result: dict[str, Any] = {
         "mode": args.mode,
@@ -116,6 +122,7 @@ async def _run(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "state_dir": str(state_dir),
         "sqlite_pragmas": cluster.sqlite_pragmas,
+        "product_database": cluster.settings.database_url.split("://")[0],
     }
     await cluster.start()
     try:

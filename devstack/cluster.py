@@ -62,7 +62,8 @@ class Cluster:
         **overrides: Any,
     ) -> Cluster:
         """The whole product on free loopback ports and fresh task queues, its database in
-        `state_dir`, every vendor a sandbox; `overrides` are further settings."""
+        `state_dir` (unless `overrides` name another `database_url`), every vendor a sandbox;
+        `overrides` are further settings."""
         ports = SandboxPorts(zendesk=free_port(), twilio=free_port(), klaviyo=free_port())
         queue = f"{queue_prefix}-{uuid.uuid4().hex[:6]}"
         base = Settings(
@@ -71,8 +72,7 @@ class Cluster:
             temporal_task_queue=queue,
             zendesk_task_queue=f"{queue}-zendesk",
             public_base_url=f"http://127.0.0.1:{free_port()}",
-            database_url=f"sqlite:///{state_dir / 'smsdesk.db'}",
-            **overrides,
+            **({"database_url": f"sqlite:///{state_dir / 'smsdesk.db'}"} | overrides),
         )
         return cls(with_sandboxes(base, ports), state_dir, dict(sqlite_pragmas or {}))
 
