@@ -151,9 +151,6 @@ class Settings(BaseSettings):
     # the webhooks journal straight away rather than making each caller wait that long again.
     intake_signal_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
     intake_suspect_seconds: float = Field(default=5.0, ge=0)
-    #: A Temporal slower than this to take an event is busy (a storm): the events after it go
-    #: to the journal for INTAKE_SUSPECT_SECONDS, so webhooks answer without waiting on it.
-    intake_slow_seconds: float = Field(default=0.25, gt=0, le=10)
     # Reconciler (B1, B10): the `smsdesk-reconcile` schedule's period (ISO 8601, e.g. PT5M).
     reconcile_interval: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
     #: Texts younger than this are left to their webhook, which may still be on its way.

@@ -7,9 +7,8 @@ delivers it later. Only when the database refuses too is the event not durable (
 
 Order per workflow: once one of a workflow's events is journaled, the ones after it are
 journaled too until the forwarder has caught up, so they reach the workflow in arrival order.
-After Temporal failed, or took longer than `INTAKE_SLOW_SECONDS` to answer (busy, as in a reply
-storm), the door journals everything for a short while instead of making each webhook wait on
-it again; the forwarder finds out when Temporal is back and quick.
+After Temporal failed, the door journals everything for a short while instead of making each
+webhook wait out the timeout again; the forwarder finds out when Temporal is back.
 """
 
 from __future__ import annotations
@@ -55,7 +54,6 @@ class Door:
         self.settings = settings
         self.timeout = timedelta(seconds=settings.intake_signal_timeout_seconds)
         self._journal_until = 0.0  # monotonic time until which Temporal is not tried
-        self._suspected_at = float("-inf")  # monotonic time Temporal last failed or was slow
 
     async def hand_over(self, handoff: Handoff) -> Outcome:
         """Make the event durable: accepted by Temporal, or journaled.
@@ -72,7 +70,12 @@ class Door:
                 waiting = False  # no journal to queue behind; Temporal alone can take it
             if not waiting:
                 try:
-                    new = await self.deliver(handoff, timeout=self.timeout)
+                    # The client retries an unreachable server on its own, past any
+                    # `rpc_timeout`: only a deadline of ours bounds the caller's wait.
+                    async with asyncio.timeout(self.timeout.total_seconds()):
+                        new = await handoff.deliver(
+                            self.temporal, self.settings, timeout=self.timeout
+                        )
                     return _counted(handoff, "accepted" if new else "duplicate")
                 except (RPCError, TimeoutError) as exc:
                     if not isinstance(exc, RPCError) or exc.status in TEMPORAL_DOWN:
@@ -84,23 +87,6 @@ class Door:
                         str(exc) or f"no answer within {self.timeout.total_seconds():g} s",
                     )
         return await self.journal(handoff)
-
-    async def deliver(self, handoff: Handoff, *, timeout: timedelta) -> bool:
-        """Hand the event to Temporal (see `Handoff.deliver`); an answer slower than
-        INTAKE_SLOW_SECONDS makes Temporal suspect, as a failure does.
-
-        Raises:
-            temporalio.service.RPCError: Temporal refused.
-            TimeoutError: no answer within `timeout`.
-        """
-        started = time.monotonic()
-        # The client retries an unreachable server on its own, past any `rpc_timeout`: only a
-        # deadline of ours bounds the caller's wait.
-        async with asyncio.timeout(timeout.total_seconds()):
-            new = await handoff.deliver(self.temporal, self.settings, timeout=timeout)
-        if time.monotonic() - started > self.settings.intake_slow_seconds:
-            self.suspect_temporal()
-        return new
 
     async def journal(self, handoff: Handoff) -> Outcome:
         try:
@@ -114,12 +100,7 @@ class Door:
         return time.monotonic() < self._journal_until
 
     def suspect_temporal(self) -> None:
-        self._suspected_at = time.monotonic()
-        self._journal_until = self._suspected_at + self.settings.intake_suspect_seconds
-
-    def suspected_since(self, moment: float) -> bool:
-        """Whether Temporal failed or was slow after `moment` (monotonic seconds)."""
-        return self._suspected_at > moment
+        self._journal_until = time.monotonic() + self.settings.intake_suspect_seconds
 
     def trust_temporal(self) -> None:
         self._journal_until = 0.0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from datetime import timedelta
 
@@ -72,15 +71,13 @@ class Forwarder:
         )
         if not waiting:
             return 0, False
-        started = time.monotonic()
         results = await asyncio.gather(*(self._forward_workflow(w) for w in waiting))
         moved = sum(count for count, _ in results)
         blocked = any(refused for _, refused in results)
         if moved:
             self.forwarded += moved
             INTAKE_FORWARDED.inc(moved)
-            # Trusted again only when this pass found it quick as well as up.
-            if not blocked and not self.door.suspected_since(started):
+            if not blocked:
                 self.door.trust_temporal()
             log.info("forwarded %d journaled event(s) to Temporal", moved)
         return moved, blocked
@@ -114,7 +111,12 @@ class Forwarder:
                         return moved, True
                     try:
                         if not await self._already_handled(handoff):
-                            await self.door.deliver(handoff, timeout=DELIVERY_TIMEOUT)
+                            async with asyncio.timeout(DELIVERY_TIMEOUT.total_seconds()):
+                                await handoff.deliver(
+                                    self.door.temporal,
+                                    self.door.settings,
+                                    timeout=DELIVERY_TIMEOUT,
+                                )
                     except (RPCError, TimeoutError) as exc:
                         if (
                             handoff.action == "signal"
