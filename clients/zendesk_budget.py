@@ -180,6 +180,11 @@ class Unmetered:
         return None
 
 
+#: How long an activity's request sleeps for its slot before it gives the slot back to
+#: Temporal (`BudgetWait`, retried later) rather than hold a worker slot.
+ACTIVITY_LEAD_SECONDS = 8.0
+
+
 class SharedBudgets:
     """The budgets every process shares, kept in the product database (`ZendeskBudget`)."""
 
@@ -188,7 +193,7 @@ class SharedBudgets:
         engine: Engine,
         *,
         per_minute: Mapping[Budget, int],
-        lead: float = 8.0,
+        lead: float = ACTIVITY_LEAD_SECONDS,
         window_seconds: float = 60.0,
     ) -> None:
         """

@@ -11,13 +11,9 @@ import httpx
 from sqlalchemy import Engine
 
 from clients.zendesk import ZendeskClient
-from clients.zendesk_budget import Budget, SharedBudgets
+from clients.zendesk_budget import ACTIVITY_LEAD_SECONDS, Budget, SharedBudgets
 from clients.zendesk_oauth import zendesk_authorization
 from core.settings import Settings
-
-#: How long an activity's request sleeps for its slot before it gives the slot back to
-#: Temporal (`BudgetWait`, retried later) rather than hold a worker slot.
-ACTIVITY_LEAD_SECONDS = 8.0
 
 
 def zendesk_budgets(
