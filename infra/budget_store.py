@@ -33,6 +33,10 @@ class Blocked(NamedTuple):
     now: float
 
 
+#: Takes per `reserve`: the first may miss a row another process is creating.
+_TRIES = 3
+
+
 def reserve(
     engine: Engine, *, name: str, interval: float, tolerance: float, lead: float
 ) -> Reservation | Blocked:
@@ -45,18 +49,28 @@ def reserve(
     """
     statements = _statements(engine.dialect.name)
     values = {"budget": name, "interval": interval, "tolerance": tolerance, "lead": lead}
-    with engine.begin() as connection:
-        taken = connection.execute(statements.take, values).first()
-        if taken is not None:
-            # RETURNING shows the new `next_at`; the slot taken follows from it.
-            new_next, paused_until, clock = taken
-            slot = max(new_next - interval - tolerance, paused_until, clock)
-            return Reservation(slot=slot, now=clock)
-        row = connection.execute(statements.free_at, values).first()
-    if row is None:
-        _create(engine, name)
-        return reserve(engine, name=name, interval=interval, tolerance=tolerance, lead=lead)
-    return Blocked(free_at=row[0], now=row[1])
+    blocked: Blocked | None = None
+    for _ in range(_TRIES):
+        with engine.begin() as connection:
+            taken = connection.execute(statements.take, values).first()
+            if taken is not None:
+                # RETURNING shows the new `next_at`; the slot taken follows from it.
+                new_next, paused_until, clock = taken
+                slot = max(new_next - interval - tolerance, paused_until, clock)
+                return Reservation(slot=slot, now=clock)
+            row = connection.execute(statements.free_at, values).first()
+        if row is None:
+            _create(engine, name)
+            continue
+        blocked = Blocked(free_at=row[0], now=row[1])
+        if blocked.free_at > blocked.now + lead:
+            return blocked
+        # In reach after all: on PostgreSQL each statement sees what was committed when it
+        # began, so another process created the row (or time brought the slot within `lead`)
+        # between the two. Answering "blocked" would send a request back for nothing.
+    if blocked is None:
+        raise RuntimeError(f"the {name} budget has no row in zendeskbudget")
+    return blocked
 
 
 def pause(engine: Engine, *, name: str, seconds: float) -> None:
