@@ -77,13 +77,18 @@ class Cluster:
         return cls(with_sandboxes(base, ports), state_dir, dict(sqlite_pragmas or {}))
 
     async def start(self) -> None:
-        """All four, each once the one it depends on listens."""
+        """All four, each once the one it depends on listens; if one fails to start, the ones
+        started before it are stopped (a caller holds no cluster to stop yet)."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         migrations.upgrade(self.settings.database_url)  # as the compose stack's migrate service
-        await self.start_temporal()
-        await self.start_sandboxes()
-        await self.start_webhooks()
-        self.start_worker()
+        try:
+            await self.start_temporal()
+            await self.start_sandboxes()
+            await self.start_webhooks()
+            self.start_worker()
+        except BaseException:
+            self.stop()
+            raise
 
     async def start_temporal(self) -> ManagedProcess:
         """`temporal server start-dev` on the settings' address, persisted in `state_dir`."""
