@@ -23,10 +23,12 @@ with workflow.unsafe.imports_passed_through():
         TICKET_UPDATE_WINDOW,
         ConversationInput,
         ConversationState,
+        paced_update_at,
     )
     from core.messages import TicketStatus, TicketStatusChanged
     from workflows import search
     from workflows.calls import Calls
+    from workflows.versions import PACED_TICKET_UPDATES
 
 #: Statuses the inactivity timer solves: the agent side is still working on them.
 WORKING = (TicketStatus.NEW, TicketStatus.OPEN)
@@ -72,12 +74,25 @@ class TicketKeeper:
         del self._state.ticket_updates[:-TICKET_UPDATE_BUDGET]
 
     def update_slot_free_at(self) -> datetime | None:
-        """When the next write to the ticket fits the budget; None if it fits now."""
+        """When the next write to the ticket fits the budget and its pace; None if it fits now."""
         updates = self._state.ticket_updates
-        if self._state.ticket_id is None or len(updates) < TICKET_UPDATE_BUDGET:
+        if self._state.ticket_id is None:
             return None
-        frees_at = updates[-TICKET_UPDATE_BUDGET] + TICKET_UPDATE_WINDOW
-        return frees_at if frees_at > workflow.now() else None
+        now = workflow.now()
+        frees_at = None
+        if len(updates) >= TICKET_UPDATE_BUDGET:
+            frees_at = updates[-TICKET_UPDATE_BUDGET] + TICKET_UPDATE_WINDOW
+        paced_at = paced_update_at(updates)
+        # Asked only when the pace decides, so that a run that never met it records no marker
+        # (each costs a visibility write); histories from before the pace replay without it.
+        if (
+            paced_at is not None
+            and paced_at > now
+            and (frees_at is None or paced_at > frees_at)
+            and workflow.patched(PACED_TICKET_UPDATES)
+        ):
+            frees_at = paced_at
+        return frees_at if frees_at is not None and frees_at > now else None
 
     async def wait_for_update_slot(self) -> None:
         """Sleep until the ticket can take another update. Texts that arrive meanwhile queue

@@ -22,3 +22,6 @@ SPLIT_LONG_REPLIES = "split-long-replies-1"
 INBOUND_MEDIA = "inbound-media-1"
 #: An agent reply's pictures are looked up and texted with it as MMS (B11).
 AGENT_MEDIA = "agent-media-1"
+#: A ticket's updates are paced after a burst (one per 40 s) instead of 25 at once and then
+#: none for the rest of 10 minutes (B5).
+PACED_TICKET_UPDATES = "paced-ticket-updates-1"

@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from core.conversation import TICKET_UPDATE_BURST, TICKET_UPDATE_PACE
 from tests.helpers.stack import Stack, eventually, running_stack
 from tests.helpers.tickets import first_ticket
 from workflows.conversation import SmsConversation
@@ -114,6 +115,26 @@ async def _reply_with_pictures(stack: Stack, env: WorkflowEnvironment) -> Workfl
     return await _completed(stack, env, customer)
 
 
+async def _a_busy_ticket(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory:
+    """Ten texts one after another, then two more at once: each a comment straight away before
+    PACED_TICKET_UPDATES; after it the last two wait one pace and become one comment (B5)."""
+    customer = await stack.new_customer()
+    await stack.text(customer, "Where is my order?")
+    ticket = await first_ticket(stack, customer)
+    for index in range(TICKET_UPDATE_BURST):
+        await stack.settled(customer)
+        await stack.text(customer, f"Text {index}")
+    await stack.settled(customer)
+    await stack.text(customer, "Still there?")
+    await stack.text(customer, "Hello?")
+    await env.sleep(TICKET_UPDATE_PACE)
+    await stack.settled(customer)
+    await stack.agent_reply(ticket["id"], "It ships today", status="solved")
+    await eventually(lambda: stack.texts_to(customer))
+    await stack.settled(customer)
+    return await _completed(stack, env, customer)
+
+
 async def _completed(stack: Stack, env: WorkflowEnvironment, customer: str) -> WorkflowHistory:
     handle = stack.conversation(customer)
     await env.sleep(25 * 3600)
@@ -140,6 +161,10 @@ SCENARIOS = {
     "conversation_picture_attached": _picture_on_an_open_ticket,
     # After AGENT_MEDIA: each reply's attachments are read; a picture texted, a PDF noted.
     "conversation_reply_with_pictures": _reply_with_pictures,
+    # Before PACED_TICKET_UPDATES: twelve texts, twelve comments with no wait.
+    "conversation_busy_ticket_unpaced": _a_busy_ticket,
+    # After PACED_TICKET_UPDATES: the eleventh text waits on a timer for the pace.
+    "conversation_busy_ticket_paced": _a_busy_ticket,
 }
 
 
