@@ -10,12 +10,11 @@ import json
 from google.protobuf import json_format
 from sqlalchemy import Engine
 from temporalio.api.common.v1 import Payloads
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from core.codec import generate_key
 from core.settings import Settings
-from infra.temporal import data_converter
+from infra import temporal
 from tests.helpers.stack import running_stack
 from tests.helpers.tickets import first_ticket
 
@@ -31,9 +30,12 @@ async def test_history_holds_no_readable_pii(
         "pii_encryption_key": generate_key(),
         "codec_auth_token": "ui-token",
     }
-    sealed_client = await Client.connect(
-        temporal_env.client.service_client.config.target_host,
-        data_converter=data_converter(Settings(_env_file=None, **private)),  # type: ignore[call-arg]
+    sealed_client = await temporal.connect(
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            temporal_address=temporal_env.client.service_client.config.target_host,
+            **private,
+        )
     )
     async with running_stack(sealed_client, engine, **private) as stack:
         customer = await stack.new_customer()

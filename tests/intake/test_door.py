@@ -14,12 +14,12 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import migrations
 from core.settings import Settings
 from devstack.processes import binary
+from infra import temporal
 from infra.db import make_engine
 from intake import journal
 from webhooks.app import create_app
@@ -33,7 +33,7 @@ async def gone_temporal() -> AsyncIterator[Client]:
     """A client of a server that was up when the webhooks started, then went away."""
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=binary("temporal"))
     address = env.client.service_client.config.target_host
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    client = await temporal.connect(Settings(_env_file=None, temporal_address=address))  # type: ignore[call-arg]
     await env.shutdown()
     yield client
 

@@ -10,12 +10,11 @@ import httpx
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, create_engine
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from devstack.processes import binary
+from infra import temporal
 from tests.helpers.stack import running_stack
 from tests.helpers.tickets import first_ticket
 from webhooks.app import create_app, watch_intake
@@ -74,9 +73,9 @@ async def test_readyz_says_which_dependency_does_not_answer(
 
     gone = await WorkflowEnvironment.start_local(dev_server_existing_path=binary("temporal"))
     address = gone.client.service_client.config.target_host
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
-    await gone.shutdown()
     settings = Settings(_env_file=None, temporal_address=address)  # type: ignore[call-arg]
+    client = await temporal.connect(settings)  # as the webhook process makes its client
+    await gone.shutdown()
     app = create_app(settings, temporal=client, engine=engine)
     async with (
         app.router.lifespan_context(app),
