@@ -51,10 +51,7 @@ async def _reply_solve_autoclose(stack: Stack, env: WorkflowEnvironment) -> Work
     customer = await stack.new_customer()
     await stack.text(customer, "Where is my order?")
     ticket = await first_ticket(stack, customer)
-    await stack.agent_reply(ticket["id"], "It ships today", status="solved")
-    await eventually(lambda: stack.texts_to(customer))
-    await stack.settled(customer)
-    return await _completed(stack, env, customer)
+    return await _answered_and_closed(stack, env, customer, ticket["id"], "It ships today")
 
 
 async def _texts_on_an_open_ticket(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory:
@@ -66,10 +63,7 @@ async def _texts_on_an_open_ticket(stack: Stack, env: WorkflowEnvironment) -> Wo
         await stack.settled(customer)
         await stack.text(customer, body)
     await stack.settled(customer)
-    await stack.agent_reply(ticket["id"], "It ships today", status="solved")
-    await eventually(lambda: stack.texts_to(customer))
-    await stack.settled(customer)
-    return await _completed(stack, env, customer)
+    return await _answered_and_closed(stack, env, customer, ticket["id"], "It ships today")
 
 
 #: An agent reply over the SMS provider's 1,600-character limit (B12): 3 texts once split.
@@ -95,10 +89,9 @@ async def _picture_on_an_open_ticket(stack: Stack, env: WorkflowEnvironment) -> 
     await stack.settled(customer)
     await stack.mms(customer, "The box arrived dented", [("image/jpeg", b"\xff\xd8 a jpeg")])
     await stack.settled(customer)
-    await stack.agent_reply(ticket["id"], "Sorry! A new one ships today", status="solved")
-    await eventually(lambda: stack.texts_to(customer))
-    await stack.settled(customer)
-    return await _completed(stack, env, customer)
+    return await _answered_and_closed(
+        stack, env, customer, ticket["id"], "Sorry! A new one ships today"
+    )
 
 
 async def _reply_with_pictures(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory:
@@ -109,10 +102,9 @@ async def _reply_with_pictures(stack: Stack, env: WorkflowEnvironment) -> Workfl
     ticket = await first_ticket(stack, customer)
     await stack.settled(customer)
     files = [("map.png", "image/png", b"\x89PNG a map"), ("bill.pdf", "application/pdf", b"%PDF")]
-    await stack.agent_reply(ticket["id"], "Pick it up here", status="solved", files=files)
-    await eventually(lambda: stack.texts_to(customer))
-    await stack.settled(customer)
-    return await _completed(stack, env, customer)
+    return await _answered_and_closed(
+        stack, env, customer, ticket["id"], "Pick it up here", files=files
+    )
 
 
 async def _a_busy_ticket(stack: Stack, env: WorkflowEnvironment) -> WorkflowHistory:
@@ -129,7 +121,19 @@ async def _a_busy_ticket(stack: Stack, env: WorkflowEnvironment) -> WorkflowHist
     await stack.text(customer, "Hello?")
     await env.sleep(TICKET_UPDATE_PACE)
     await stack.settled(customer)
-    await stack.agent_reply(ticket["id"], "It ships today", status="solved")
+    return await _answered_and_closed(stack, env, customer, ticket["id"], "It ships today")
+
+
+async def _answered_and_closed(
+    stack: Stack,
+    env: WorkflowEnvironment,
+    customer: str,
+    ticket_id: int,
+    reply: str,
+    files: list[tuple[str, str, bytes]] | None = None,
+) -> WorkflowHistory:
+    """The common end: an agent's reply solves the ticket, is texted, and the run completes."""
+    await stack.agent_reply(ticket_id, reply, status="solved", files=files or [])
     await eventually(lambda: stack.texts_to(customer))
     await stack.settled(customer)
     return await _completed(stack, env, customer)
