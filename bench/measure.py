@@ -205,7 +205,7 @@ async def run_phase(
     before_stats = await observer.stats()
     _, before_statuses = await observer.receipts()
     before_cpu = cpu(cluster)
-    load: LoadResult = await offer(observer.http, texts, rate=rate)
+    load: LoadResult = await offer(texts, rate=rate)
     accepted = load.accepted
     receipts = await observer.until_written({o.text.sid for o in accepted})
     after_stats = await observer.until_quiet()

@@ -133,6 +133,10 @@ def plot_storm(path: Path, storm: dict[str, Any]) -> bool:
     return True
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def storm_table(storm: dict[str, Any]) -> str:
     """The storm's figures against the issue's targets, one line each."""
     webhook = storm["webhook_ms"] or {}
@@ -146,7 +150,9 @@ def storm_table(storm: dict[str, Any]) -> str:
         f"Zendesk requests {storm['zendesk_requests']} (updates {storm['update_requests']}), "
         f"429s {storm['status_429']} (target 0)",
         f"binding budget: {storm['binding_budget']}, used "
-        f"{'-' if use is None else f'{use:.0%}'} of it while a backlog existed (target >= 90%)",
+        f"{'-' if use is None else f'{use:.0%}'} of it while a backlog existed (target >= 90%); "
+        f"each minute's binding budget (account or update, whichever is nearer its line): "
+        f"{_share(storm.get('each_minutes_binding_budget_use_while_backlog'))}",
         f"drained in {storm['drain_minutes']} min; the budgets allow {storm['minimum_minutes']} "
         f"min at best (ratio {storm['drain_ratio']})",
         f"texts per update request: {storm['texts_per_update']}",
