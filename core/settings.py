@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     # the webhooks journal straight away rather than making each caller wait that long again.
     intake_signal_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
     intake_suspect_seconds: float = Field(default=5.0, ge=0)
+    # Events each webhook process hands Temporal at a time; one more is journaled at once (a
+    # reply storm answers fast, and Temporal is fed no faster than it takes them).
+    intake_max_in_flight: int = Field(default=32, ge=1)
     # Reconciler (B1, B10): the `smsdesk-reconcile` schedule's period (ISO 8601, e.g. PT5M).
     reconcile_interval: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
     #: Texts younger than this are left to their webhook, which may still be on its way.

@@ -111,7 +111,10 @@ class Forwarder:
                         return moved, True
                     try:
                         if not await self._already_handled(handoff):
-                            async with asyncio.timeout(DELIVERY_TIMEOUT.total_seconds()):
+                            async with (
+                                self.door.temporal_slots,  # shared with the webhooks' door
+                                asyncio.timeout(DELIVERY_TIMEOUT.total_seconds()),
+                            ):
                                 await handoff.deliver(
                                     self.door.temporal,
                                     self.door.settings,

@@ -1,11 +1,13 @@
 """The door (B9): a webhook's event is durable before its 2xx, even with Temporal away.
 
 Temporal down → the event is journaled and the webhook still answers 200, fast; a redelivery
-is not journaled twice; the database refusing too → 503, never a 2xx.
+is not journaled twice; Temporal busy with as many events as the process may hand it → the next
+is journaled at once; the database refusing too → 503, never a 2xx.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,13 +40,22 @@ async def gone_temporal() -> AsyncIterator[Client]:
     yield client
 
 
-def _settings(client: Client) -> Settings:
+def _settings(client: Client, **overrides: object) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         temporal_address=client.service_client.config.target_host,
         twilio_auth_token="token",
         sms_numbers=SENDER,
         public_base_url="http://test",
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+async def _post_text(http: httpx.AsyncClient, sid: str, customer: str) -> httpx.Response:
+    form = {"MessageSid": sid, "From": customer, "To": SENDER, "Body": "Hi"}
+    signature = twilio_signature("token", "http://test/webhooks/sms/inbound", form)
+    return await http.post(
+        "/webhooks/sms/inbound", data=form, headers={"X-Twilio-Signature": signature}
     )
 
 
@@ -56,13 +67,7 @@ async def _text(client: Client, engine: Engine, *sids: str) -> list[httpx.Respon
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as http,
     ):
         for sid in sids:
-            form = {"MessageSid": sid, "From": "+15551230001", "To": SENDER, "Body": "Hi"}
-            signature = twilio_signature("token", "http://test/webhooks/sms/inbound", form)
-            answers.append(
-                await http.post(
-                    "/webhooks/sms/inbound", data=form, headers={"X-Twilio-Signature": signature}
-                )
-            )
+            answers.append(await _post_text(http, sid, "+15551230001"))
         answers.append(await http.get("/intake"))
     return answers
 
@@ -81,6 +86,32 @@ async def test_a_text_is_journaled_and_answered_200_when_temporal_is_down(
     assert backlog.json()["events"] == 2
     assert backlog.json()["oldest_age_seconds"] >= 0
     assert backlog.json()["temporal_suspect"] is True
+
+
+async def test_a_text_that_finds_every_temporal_slot_taken_is_journaled_at_once(
+    gone_temporal: Client, engine: Engine
+) -> None:
+    # One slot, and a Temporal that keeps the first text waiting for the whole (longest)
+    # timeout: the second must not queue behind it.
+    settings = _settings(gone_temporal, intake_max_in_flight=1, intake_signal_timeout_seconds=10)
+    app = create_app(settings, temporal=gone_temporal, engine=engine)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as http,
+    ):
+        slots = app.state.receiver.door.temporal_slots
+        first = asyncio.create_task(_post_text(http, "SM1", "+15551230001"))
+        while not slots.locked():
+            await asyncio.sleep(0.01)
+        second = await _post_text(http, "SM2", "+15551230002")
+        waited_for_temporal = not first.done()
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+    assert second.status_code == 200
+    assert waited_for_temporal  # the first still held the slot when the second was answered
+    journaled = journal.waiting_events(engine, workflow_id=_workflow_id("15551230002"), limit=10)
+    assert [r.dedupe_key.rsplit("|", 1)[1] for r in journaled] == ["sms:SM2"]
+    assert journal.waiting_events(engine, workflow_id=_workflow_id(), limit=10) == []
 
 
 async def test_503_when_neither_temporal_nor_the_database_takes_the_text(
@@ -111,5 +142,5 @@ async def _text_without_backlog(
     return answer, None
 
 
-def _workflow_id() -> str:
-    return f"sms-conversation-{SENDER.lstrip('+')}-15551230001"
+def _workflow_id(customer: str = "15551230001") -> str:
+    return f"sms-conversation-{SENDER.lstrip('+')}-{customer}"
