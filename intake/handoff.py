@@ -20,6 +20,7 @@ from core.messages import ConversationEvent
 from core.settings import Settings
 from core.tables import IntakeEvent
 from core.ticket_metrics import TicketMetricsInput
+from intake.journal import NewEvent
 
 Action = Literal["signal_with_start", "signal", "start"]
 _EVENT = TypeAdapter[ConversationEvent](ConversationEvent)
@@ -79,8 +80,8 @@ class Handoff:
             return self.workflow_id
         return f"{self.workflow_id}|{self.payload.dedupe_id}"
 
-    def journal_row(self) -> IntakeEvent:
-        return IntakeEvent(
+    def journal_row(self) -> NewEvent:
+        return NewEvent(
             workflow_id=self.workflow_id,
             action=self.action,
             dedupe_key=self.dedupe_key,

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.messages import InboundSms
 from core.settings import Settings
-from core.tables import IntakeEvent, MessageLog, SendStatus
+from core.tables import MessageLog, SendStatus
 from infra import db
 from intake import journal
 from intake.door import Door
@@ -160,7 +160,7 @@ async def test_an_unreadable_event_holds_its_own_workflow_only(
     client = temporal_env.client
     settings = _settings(client)
     door = Door(client, engine, settings)
-    broken = IntakeEvent(
+    broken = journal.NewEvent(
         workflow_id="sms-conversation-broken",
         action="signal_with_start",
         dedupe_key="sms-conversation-broken|sms:SMbroken",
