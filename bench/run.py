@@ -16,6 +16,7 @@ import asyncio
 import os
 import platform
 import shutil
+import signal
 import sys
 import time
 from datetime import timedelta
@@ -124,6 +125,11 @@ async def _run(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
         "sqlite_pragmas": cluster.sqlite_pragmas,
         "product_database": cluster.settings.database_url.split("://")[0],
     }
+    # `kill` or `timeout` stops the run as Ctrl-C does: through the `finally` below, so that
+    # no Temporal server, worker or sandbox outlives it.
+    run = asyncio.current_task()
+    assert run is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, run.cancel)
     await cluster.start()
     try:
         async with httpx.AsyncClient() as http:
@@ -179,7 +185,10 @@ async def _run(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    result = asyncio.run(_run(args, stamp))
+    try:
+        result = asyncio.run(_run(args, stamp))
+    except asyncio.CancelledError:
+        sys.exit("bench stopped by SIGTERM; its processes are stopped too")
     if not args.keep_state:
         shutil.rmtree(result.pop("state_dir"), ignore_errors=True)
     path = RESULTS / f"{stamp}-{args.mode}.json"
