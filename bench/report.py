@@ -150,7 +150,7 @@ def storm_table(storm: dict[str, Any]) -> str:
         f"Zendesk requests {storm['zendesk_requests']} (updates {storm['update_requests']}), "
         f"429s {storm['status_429']} (target 0)",
         f"binding budget: {storm['binding_budget']}, used "
-        f"{'-' if use is None else f'{use:.0%}'} of it while a backlog existed (target >= 90%); "
+        f"{_share(use)} of it while a backlog existed (target >= 90%); "
         f"each minute's binding budget (account or update, whichever is nearer its line): "
         f"{_share(storm.get('each_minutes_binding_budget_use_while_backlog'))}",
         f"drained in {storm['drain_minutes']} min; the budgets allow {storm['minimum_minutes']} "

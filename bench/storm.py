@@ -204,16 +204,16 @@ def budget_use(
         waiting = [s for s in timeline if s["at"] <= end]
         backlog = bool(waiting) and waiting[-1]["accepted"] > waiting[-1]["written"]
         updates = sum(n for route, n in routes.items() if route in UPDATE_ROUTES)
+        account_use = sum(routes.values()) / plan.account_rpm
+        update_use = updates / plan.update_rpm
         rows.append(
             {
                 "minute": index + 1,
-                "account": round(sum(routes.values()) / plan.account_rpm, 3),
-                "update": round(updates / plan.update_rpm, 3),
+                "account": round(account_use, 3),
+                "update": round(update_use, 3),
                 # New tickets wait on the account budget, comments on Update Ticket's: the
                 # one nearest its line is the one holding texts back that minute.
-                "binding": round(
-                    max(sum(routes.values()) / plan.account_rpm, updates / plan.update_rpm), 3
-                ),
+                "binding": round(max(account_use, update_use), 3),
                 "backlog": backlog,
             }
         )

@@ -134,11 +134,7 @@ async def _text_without_backlog(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as http,
     ):
-        form = {"MessageSid": sid, "From": "+15551230001", "To": SENDER, "Body": "Hi"}
-        signature = twilio_signature("token", "http://test/webhooks/sms/inbound", form)
-        answer = await http.post(
-            "/webhooks/sms/inbound", data=form, headers={"X-Twilio-Signature": signature}
-        )
+        answer = await _post_text(http, sid, "+15551230001")
     return answer, None
 
 
