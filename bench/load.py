@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from webhooks.signatures import twilio_signature
+from webhooks.sms import INTAKE_HEADER
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Outcome:
     sent_at: float
     answered_at: float | None = None
     status: int | None = None
+    #: How the product made the text durable (its `X-Smsdesk-Intake` answer header).
+    intake: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -93,6 +96,7 @@ async def _send(http: aiohttp.ClientSession, outcome: Outcome, gate: asyncio.Sem
             ) as response:
                 await response.read()
                 outcome.status = response.status
+                outcome.intake = response.headers.get(INTAKE_HEADER)
         except (aiohttp.ClientError, TimeoutError):
             outcome.status = None
         outcome.answered_at = time.monotonic()

@@ -147,6 +147,15 @@ def storm_table(storm: dict[str, Any]) -> str:
         f"webhook p50 {webhook.get('p50')} ms, p99 {webhook.get('p99')} ms, max "
         f"{webhook.get('max')} ms (target p99 <= 250, max <= 2000); non-2xx "
         f"{storm['webhook_non_2xx'] or 'none'}",
+        "  by intake path: "
+        + (
+            "; ".join(
+                f"{path} {row['texts']} texts, p50 {row['p50']} / p99 {row['p99']} / max "
+                f"{row['max']} ms"
+                for path, row in storm.get("webhook_ms_by_intake", {}).items()
+            )
+            or "-"
+        ),
         f"Zendesk requests {storm['zendesk_requests']} (updates {storm['update_requests']}), "
         f"429s {storm['status_429']} (target 0)",
         f"binding budget: {storm['binding_budget']}, used "

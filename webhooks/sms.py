@@ -21,6 +21,9 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 #: Only final outcomes reach the conversation; `queued`/`sent` are just logged by the provider.
 FINAL_STATUSES = {"delivered", "undelivered", "failed"}
 SMS_SYNC_OFF = "SMS_SYNC_ENABLED is off: texts are not synced to Zendesk"
+#: How the text was made durable (`accepted` by Temporal, `journaled`, or a `duplicate`): for
+#: operators reading a provider's request log, and for the storm bench's latency by path.
+INTAKE_HEADER = "X-Smsdesk-Intake"
 #: Twilio's limit of media items on one message.
 MAX_MEDIA = 10
 
@@ -82,8 +85,10 @@ async def inbound(
         media_types=[form.get(f"MediaContentType{i}", "") for i in present],
         received_at=datetime.now(UTC),
     )
-    await context.signal_conversation(sender_number=sender, customer_phone=customer, event=text)
-    return Response(EMPTY_TWIML, media_type="text/xml")
+    outcome = await context.signal_conversation(
+        sender_number=sender, customer_phone=customer, event=text
+    )
+    return Response(EMPTY_TWIML, media_type="text/xml", headers={INTAKE_HEADER: outcome})
 
 
 @router.post("/status")

@@ -79,6 +79,8 @@ async def test_a_text_is_journaled_and_answered_200_when_temporal_is_down(
     first, second, again, backlog = await _text(gone_temporal, engine, "SM1", "SM2", "SM1")
     elapsed = time.monotonic() - started
     assert [first.status_code, second.status_code, again.status_code] == [200, 200, 200]
+    intake = [answer.headers["X-Smsdesk-Intake"] for answer in (first, second, again)]
+    assert intake == ["journaled", "journaled", "duplicate"]
     # The first waits out the 1 s intake timeout; the others go straight to the journal.
     assert elapsed < 4, elapsed
     rows = journal.waiting_events(engine, workflow_id=_workflow_id(), limit=10)
