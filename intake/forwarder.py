@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.messages import InboundSms
+from core.tables import IntakeEvent
 from core.telemetry import INTAKE_FORWARDED
 from infra import db
 from intake import journal
@@ -34,6 +35,8 @@ DELIVERY_TIMEOUT = timedelta(seconds=10)
 #: Workflows taken per pass, and events per workflow read at a time.
 WORKFLOWS_PER_PASS = 50
 EVENTS_PER_READ = 100
+#: A journaled event this version cannot read, with the reason.
+Unreadable = tuple[IntakeEvent, str]
 
 
 class Forwarder:
@@ -97,20 +100,11 @@ class Forwarder:
                 )
                 if not events:
                     return moved, False
-                for row in events:
-                    assert row.id is not None
+                readable, unreadable = _read(events)
+                handled = await self._handled_texts([handoff for _, handoff in readable])
+                for row_id, handoff in readable:
                     try:
-                        handoff = Handoff.from_journal(row)
-                    except ValidationError as exc:
-                        # Written by a version that read events differently: held, not lost,
-                        # with the reason for an operator (`starter.py intake` shows it waits).
-                        log.error("journaled event %s is unreadable: %s", row.dedupe_key, exc)
-                        await asyncio.to_thread(
-                            journal.note_failure, engine, event_id=row.id, error=str(exc)
-                        )
-                        return moved, True
-                    try:
-                        if not await self._already_handled(handoff):
+                        if not _already_handled(handoff, handled):
                             async with (
                                 self.door.temporal_slots,  # shared with the webhooks' door
                                 asyncio.timeout(DELIVERY_TIMEOUT.total_seconds()),
@@ -128,18 +122,31 @@ class Forwarder:
                         ):
                             # The run it was meant for has ended; the reconciler finds the
                             # event again through the ticket's link and signal-with-start.
-                            log.error("dropped %s: %s is not running", row.dedupe_key, workflow_id)
-                            await asyncio.to_thread(journal.forget, engine, event_id=row.id)
+                            log.error(
+                                "dropped %s: %s is not running", handoff.dedupe_key, workflow_id
+                            )
+                            await asyncio.to_thread(journal.forget, engine, event_id=row_id)
                             continue
                         await asyncio.to_thread(
                             journal.note_failure,
                             engine,
-                            event_id=row.id,
+                            event_id=row_id,
                             error=str(exc) or type(exc).__name__,
                         )
                         return moved, True  # the rest waits behind it, in order
-                    await asyncio.to_thread(journal.forget, engine, event_id=row.id)
+                    await asyncio.to_thread(journal.forget, engine, event_id=row_id)
                     moved += 1
+                if unreadable is not None:
+                    # Written by a version that read events differently: held, not lost, with
+                    # the reason for an operator (`starter.py intake` shows it waits), and the
+                    # workflow's later events wait behind it.
+                    row, error = unreadable
+                    assert row.id is not None
+                    log.error("journaled event %s is unreadable: %s", row.dedupe_key, error)
+                    await asyncio.to_thread(
+                        journal.note_failure, engine, event_id=row.id, error=error
+                    )
+                    return moved, True
                 await asyncio.to_thread(
                     journal.claim, engine, workflow_id=workflow_id, owner=self.owner, lease=LEASE
                 )
@@ -148,11 +155,28 @@ class Forwarder:
                 journal.release, engine, workflow_id=workflow_id, owner=self.owner
             )
 
-    async def _already_handled(self, handoff: Handoff) -> bool:
-        """A text the message log holds was handled by a run that may have ended since:
-        delivering it again would start a fresh run for nothing."""
-        if not isinstance(handoff.payload, InboundSms):
-            return False
-        sid = handoff.payload.message_sid
-        known = await asyncio.to_thread(db.known_sids, self.door.engine, provider_sids=[sid])
-        return sid in known
+    async def _handled_texts(self, handoffs: list[Handoff]) -> set[str]:
+        """Which of these texts the message log holds: one query per read, not one per text
+        (a storm's drain forwards a thousand texts)."""
+        sids = [h.payload.message_sid for h in handoffs if isinstance(h.payload, InboundSms)]
+        if not sids:
+            return set()
+        return await asyncio.to_thread(db.known_sids, self.door.engine, provider_sids=sids)
+
+
+def _read(events: list[IntakeEvent]) -> tuple[list[tuple[int, Handoff]], Unreadable | None]:
+    """The events up to the first one this version cannot read, and that one with why."""
+    readable: list[tuple[int, Handoff]] = []
+    for row in events:
+        assert row.id is not None
+        try:
+            readable.append((row.id, Handoff.from_journal(row)))
+        except ValidationError as exc:
+            return readable, (row, str(exc))
+    return readable, None
+
+
+def _already_handled(handoff: Handoff, handled: set[str]) -> bool:
+    """A text the message log holds was handled by a run that may have ended since:
+    delivering it again would start a fresh run for nothing."""
+    return isinstance(handoff.payload, InboundSms) and handoff.payload.message_sid in handled
