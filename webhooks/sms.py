@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
@@ -24,6 +25,7 @@ SMS_SYNC_OFF = "SMS_SYNC_ENABLED is off: texts are not synced to Zendesk"
 #: How the text was made durable (`accepted` by Temporal, `journaled`, or a `duplicate`): for
 #: operators reading a provider's request log, and for the storm bench's latency by path.
 INTAKE_HEADER = "X-Smsdesk-Intake"
+URL_ENCODED = "application/x-www-form-urlencoded"
 #: Twilio's limit of media items on one message.
 MAX_MEDIA = 10
 
@@ -35,9 +37,19 @@ async def signed_form(
     token = context.settings.twilio_auth_token
     if token is None:
         raise HTTPException(503, "TWILIO_AUTH_TOKEN is not set: inbound texts cannot be verified")
-    form = {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
+    form = await _form_fields(request)
     check_twilio(request, form, token.get_secret_value(), context.settings.public_base_url)
     return form
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    """The posted fields. Twilio posts URL-encoded forms, which the standard library parses in
+    a tenth of the time of Starlette's multipart-aware parser (the hot path of a reply storm);
+    anything else still goes through Starlette."""
+    if request.headers.get("content-type", "").startswith(URL_ENCODED):
+        body = (await request.body()).decode("utf-8", errors="replace")
+        return dict(parse_qsl(body, keep_blank_values=True))
+    return {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
 
 
 def required(form: dict[str, str], *names: str) -> list[str]:
