@@ -146,9 +146,12 @@ class Settings(BaseSettings):
     media_url_secret: SecretStr | None = None
     media_url_ttl_seconds: int = Field(default=3600, ge=60)
 
-    # Durable intake (B9): how long a webhook waits for Temporal before journaling its event
-    # instead (Twilio gives up after 15 s and never re-sends), and how long after a failure
-    # the webhooks journal straight away rather than making each caller wait that long again.
+    # Durable intake (B9): how long a webhook waits for Temporal before it journals its event
+    # and answers (Temporal may still take it: the journaled copy is then removed); how long
+    # Temporal gets before it is thought away (Twilio gives up after 15 s and never re-sends);
+    # and how long after a failure the webhooks journal straight away rather than making each
+    # caller wait again.
+    intake_wait_seconds: float = Field(default=0.1, gt=0, le=10)
     intake_signal_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
     intake_suspect_seconds: float = Field(default=5.0, ge=0)
     # Events each webhook process hands Temporal at a time; one more is journaled at once (a

@@ -29,6 +29,7 @@ class _Statements(NamedTuple):
     claim: Any
     release: Any
     forget: Any
+    forget_copy: Any
     has_waiting: Any
     waiting_events: Any
 
@@ -54,6 +55,7 @@ def _statements(dialect: str) -> _Statements:
             _CLAIMS.c.owner == bindparam("owner"),
         ),
         forget=delete(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")),
+        forget_copy=delete(_EVENTS).where(_EVENTS.c.dedupe_key == bindparam("dedupe_key")),
         has_waiting=select(_EVENTS.c.id)
         .where(_EVENTS.c.workflow_id == bindparam("workflow_id"))
         .limit(1),
@@ -135,6 +137,12 @@ def forget(engine: Engine, *, event_id: int) -> None:
     """Delete an event Temporal has taken."""
     with engine.begin() as connection:
         connection.execute(_statements(engine.dialect.name).forget, {"event_id": event_id})
+
+
+def forget_copy(engine: Engine, *, dedupe_key: str) -> None:
+    """Delete an event journaled while Temporal was slow, once Temporal has taken it after all."""
+    with engine.begin() as connection:
+        connection.execute(_statements(engine.dialect.name).forget_copy, {"dedupe_key": dedupe_key})
 
 
 def note_failure(engine: Engine, *, event_id: int, error: str) -> None:

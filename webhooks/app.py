@@ -88,6 +88,7 @@ def create_app(
             forwarding.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await forwarding
+            await door.close()
             await exits.aclose()
 
     app = FastAPI(title="smsdesk webhooks", lifespan=lifespan)

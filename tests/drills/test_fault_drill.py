@@ -46,7 +46,11 @@ async def test_a_thousand_events_through_faults_duplicates_and_two_kills(
     # lost. Temporal slow or away is drilled in test_temporal_paused.py; here the door waits
     # its longest, so this drill checks faults, duplicates and kills.
     async with running_stack(
-        temporal_env.client, engine, start_worker=False, intake_signal_timeout_seconds=10
+        temporal_env.client,
+        engine,
+        start_worker=False,
+        intake_wait_seconds=10,
+        intake_signal_timeout_seconds=10,
     ) as stack:
         cluster = Cluster(stack.settings, tmp_path)  # the worker under test: `python worker.py`
         cluster.start_worker()

@@ -82,6 +82,7 @@ async def test_ten_thousand_texts_in_one_conversation(
         temporal_env.client,
         engine,
         start_worker=False,
+        intake_wait_seconds=10,
         intake_signal_timeout_seconds=10,
         intake_max_in_flight=IN_FLIGHT,
     ) as stack:

@@ -31,7 +31,9 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 async def test_metrics_count_events_requests_backlog_and_budget(
     temporal_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_stack(temporal_env.client, engine) as stack:
+    # The door waits for Temporal as long as it takes: on a busy machine a text can outlive the
+    # default 0.1 s wait and be counted `journaled`, which tests/intake/ covers.
+    async with running_stack(temporal_env.client, engine, intake_wait_seconds=10) as stack:
         customer = await stack.new_customer()
         before = samples((await stack.http.get(stack.settings.public_base_url + "/metrics")).text)
         await stack.text(customer, "Where is my order?")
