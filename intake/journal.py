@@ -10,11 +10,15 @@ storm`).
 from __future__ import annotations
 
 import functools
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypedDict
 
-from sqlalchemy import Engine, bindparam, delete, func, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -66,6 +70,28 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
+#: One writer at a time per SQLite file in this process. SQLite takes one writer anyway, but a
+#: writer that finds the file locked sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms a
+#: try): in a storm the door's threads and the forwarder's, writing at once, made the webhooks'
+#: slowest answers. A lock here wakes the next writer as soon as the last one commits.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction, taken in turn with this process's other journal writers on SQLite
+    (PostgreSQL locks rows, not the database: no turns there)."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with _SQLITE_WRITERS_GUARD:
+        writers = _SQLITE_WRITERS.setdefault(engine, threading.Lock())
+    with writers, engine.begin() as connection:
+        yield connection
+
+
 class NewEvent(TypedDict):
     """An `IntakeEvent` row as a webhook writes it: plain values, because building the SQLModel
     instance took as long as the insert (a tenth of the webhooks' event loop in a storm)."""
@@ -82,7 +108,7 @@ def add(engine: Engine, *, event: NewEvent) -> bool:
     """Journal one event; False when the same event is journaled already (a redelivery)."""
     row = {**event, "received_at": utcnow(), "attempts": 0, "last_error": None}
     # RETURNING says whether a row was written (rowcount is not reliable for upserts).
-    with engine.begin() as connection:
+    with _writing(engine) as connection:
         added = connection.execute(_statements(engine.dialect.name).add, row).first()
         return added is not None
 
@@ -114,13 +140,13 @@ def claim(engine: Engine, *, workflow_id: str, owner: str, lease: timedelta) -> 
     forwarder holds an unexpired lease on it."""
     now = utcnow()
     values = {"workflow_id": workflow_id, "owner": owner, "expires_at": now + lease, "now": now}
-    with engine.begin() as connection:
+    with _writing(engine) as connection:
         taken = connection.execute(_statements(engine.dialect.name).claim, values).first()
         return taken is not None
 
 
 def release(engine: Engine, *, workflow_id: str, owner: str) -> None:
-    with engine.begin() as connection:
+    with _writing(engine) as connection:
         connection.execute(
             _statements(engine.dialect.name).release, {"workflow_id": workflow_id, "owner": owner}
         )
@@ -135,18 +161,18 @@ def waiting_events(engine: Engine, *, workflow_id: str, limit: int) -> list[Inta
 
 def forget(engine: Engine, *, event_id: int) -> None:
     """Delete an event Temporal has taken."""
-    with engine.begin() as connection:
+    with _writing(engine) as connection:
         connection.execute(_statements(engine.dialect.name).forget, {"event_id": event_id})
 
 
 def forget_copy(engine: Engine, *, dedupe_key: str) -> None:
     """Delete an event journaled while Temporal was slow, once Temporal has taken it after all."""
-    with engine.begin() as connection:
+    with _writing(engine) as connection:
         connection.execute(_statements(engine.dialect.name).forget_copy, {"dedupe_key": dedupe_key})
 
 
 def note_failure(engine: Engine, *, event_id: int, error: str) -> None:
-    with engine.begin() as connection:
+    with _writing(engine) as connection:
         connection.execute(
             update(IntakeEvent)
             .where(col(IntakeEvent.id) == event_id)
