@@ -182,6 +182,18 @@ async def _run(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
     return result
 
 
+def _texts_not_written(report: object) -> int:
+    """Accepted texts missing from Zendesk, over every phase of any mode's report."""
+    if isinstance(report, list):
+        return sum(_texts_not_written(item) for item in report)
+    if not isinstance(report, dict):
+        return 0
+    own = 0
+    if {"texts", "accepted", "written"} <= report.keys():  # a phase, not a timeline's point
+        own = max(report["accepted"] - report["written"], 0)
+    return own + sum(_texts_not_written(value) for value in report.values())
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -189,8 +201,14 @@ def main(argv: list[str] | None = None) -> None:
         result = asyncio.run(_run(args, stamp))
     except asyncio.CancelledError:
         sys.exit("bench stopped by SIGTERM; its processes are stopped too")
-    if not args.keep_state:
-        shutil.rmtree(result.pop("state_dir"), ignore_errors=True)
+    state_dir = result.pop("state_dir")
+    missing = _texts_not_written(result)
+    if missing:
+        # A 2xx'd text that never reached Zendesk is the one failure the product must not
+        # have: keep the databases and the processes' logs to find out where it stopped.
+        print(f"\n{missing} accepted text(s) never reached Zendesk; run kept in {state_dir}")
+    elif not args.keep_state:
+        shutil.rmtree(state_dir, ignore_errors=True)
     path = RESULTS / f"{stamp}-{args.mode}.json"
     write_json(path, result)
     print(f"\nresults: {path}")
