@@ -6,10 +6,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowHandle,
+)
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from core.messages import InboundSms
@@ -138,6 +146,60 @@ async def test_an_event_waits_behind_journaled_ones_and_a_handled_text_is_not_re
         # Caught up: the next event goes straight to Temporal.
         assert await door.hand_over(handoff("SMthird")) == "accepted"
         assert await _signalled_sids(client, workflow_id) == ["SMfirst", "SMsecond", "SMthird"]
+    finally:
+        await client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+class _RefuseOnce(Interceptor):
+    """Temporal answering UNAVAILABLE the first time it is handed one given text."""
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _RefusingOutbound(next, self)
+
+
+class _RefusingOutbound(OutboundInterceptor):
+    def __init__(self, next: OutboundInterceptor, refuse: _RefuseOnce) -> None:
+        super().__init__(next)
+        self.refuse = refuse
+
+    async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+        texts = [arg for arg in input.start_signal_args if isinstance(arg, InboundSms)]
+        if any(text.message_sid == self.refuse.sid for text in texts):
+            self.refuse.sid = ""
+            raise RPCError("refused for the test", RPCStatusCode.UNAVAILABLE, b"")
+        return await super().start_workflow(input)
+
+
+async def test_a_refusal_mid_read_keeps_that_event_and_the_ones_after_it(
+    temporal_env: WorkflowEnvironment, engine: Engine
+) -> None:
+    config = temporal_env.client.config()
+    config["interceptors"] = [_RefuseOnce("SMsecond")]
+    client = Client(**config)
+    settings = _settings(client)
+    customer = f"+1555{uuid.uuid4().int % 10_000_000:07d}"
+    door = Door(client, engine, settings)
+    sids = ["SMfirst", "SMsecond", "SMthird"]
+    for sid in sids:
+        handoff = Handoff.conversation_event(
+            _text(customer, sid), sender_number=SENDER, customer_phone=customer, settings=settings
+        )
+        assert await door.journal(handoff) == "journaled"
+    workflow_id = handoff.workflow_id
+    forwarder = Forwarder(door)
+
+    try:
+        assert await forwarder.forward_once() == (1, True)
+        # The delivered one is gone from the journal; the refused one waits, first in line.
+        waiting = journal.waiting_events(engine, workflow_id=workflow_id, limit=10)
+        assert [row.dedupe_key.rsplit(":", 1)[1] for row in waiting] == sids[1:]
+        assert [row.attempts for row in waiting] == [1, 0]
+        assert await forwarder.forward_once() == (2, False)
+        assert journal.backlog(engine).events == 0
+        assert await _signalled_sids(client, workflow_id) == sids
     finally:
         await client.get_workflow_handle(workflow_id).terminate("test over")
 
