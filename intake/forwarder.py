@@ -1,8 +1,7 @@
 """The forwarder: hands journaled events to Temporal once it answers again.
 
 Each pass claims the workflows whose events have waited longest and delivers each workflow's
-events one by one, oldest first, deleting what Temporal has taken with one statement per read
-(in a storm the journal's writes take turns with the webhooks'). A claim is a lease in the
+events one by one, oldest first, deleting each once Temporal has it. A claim is a lease in the
 database, so several forwarders (one per webhook replica) share the work on PostgreSQL without
 forwarding an event twice or out of order; one that dies leaves its lease to expire. A
 delivery that is repeated anyway (Temporal took it but the delete was lost) is dropped by the
@@ -13,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pydantic import ValidationError
@@ -38,21 +35,8 @@ DELIVERY_TIMEOUT = timedelta(seconds=10)
 #: Workflows taken per pass, and events per workflow read at a time.
 WORKFLOWS_PER_PASS = 50
 EVENTS_PER_READ = 100
-#: A claim is renewed once this much of its lease has gone, not after every read.
-RENEW_AFTER = LEASE / 2
 #: A journaled event this version cannot read, with the reason.
 Unreadable = tuple[IntakeEvent, str]
-
-
-@dataclass
-class Batch:
-    """What became of one read's events."""
-
-    #: Rows to delete: delivered, handled already, or meant for a run that has ended.
-    finished: list[int] = field(default_factory=list)
-    delivered: int = 0
-    #: The event Temporal refused, with why; the ones after it were not tried.
-    refused: tuple[int, str] | None = None
 
 
 class Forwarder:
@@ -103,9 +87,11 @@ class Forwarder:
 
     async def _forward_workflow(self, workflow_id: str) -> tuple[int, bool]:
         engine = self.door.engine
-        if not await self._claim(workflow_id):
+        claimed = await asyncio.to_thread(
+            journal.claim, engine, workflow_id=workflow_id, owner=self.owner, lease=LEASE
+        )
+        if not claimed:
             return 0, False
-        renew_at = time.monotonic() + RENEW_AFTER.total_seconds()
         moved = 0
         try:
             while True:
@@ -115,17 +101,41 @@ class Forwarder:
                 if not events:
                     return moved, False
                 readable, unreadable = _read(events)
-                batch = await self._deliver(workflow_id, readable)
-                # One delete for the read: a crash before it only repeats deliveries, which
-                # the workflow drops by their ids.
-                await asyncio.to_thread(journal.forget, engine, event_ids=batch.finished)
-                moved += batch.delivered
-                if batch.refused is not None:
-                    row_id, error = batch.refused
-                    await asyncio.to_thread(
-                        journal.note_failure, engine, event_id=row_id, error=error
-                    )
-                    return moved, True  # the rest waits behind it, in order
+                handled = await self._handled_texts([handoff for _, handoff in readable])
+                for row_id, handoff in readable:
+                    try:
+                        if not _already_handled(handoff, handled):
+                            async with (
+                                self.door.temporal_slots,  # shared with the webhooks' door
+                                asyncio.timeout(DELIVERY_TIMEOUT.total_seconds()),
+                            ):
+                                await handoff.deliver(
+                                    self.door.temporal,
+                                    self.door.settings,
+                                    timeout=DELIVERY_TIMEOUT,
+                                )
+                    except (RPCError, TimeoutError) as exc:
+                        if (
+                            handoff.action == "signal"
+                            and isinstance(exc, RPCError)
+                            and exc.status is RPCStatusCode.NOT_FOUND
+                        ):
+                            # The run it was meant for has ended; the reconciler finds the
+                            # event again through the ticket's link and signal-with-start.
+                            log.error(
+                                "dropped %s: %s is not running", handoff.dedupe_key, workflow_id
+                            )
+                            await asyncio.to_thread(journal.forget, engine, event_id=row_id)
+                            continue
+                        await asyncio.to_thread(
+                            journal.note_failure,
+                            engine,
+                            event_id=row_id,
+                            error=str(exc) or type(exc).__name__,
+                        )
+                        return moved, True  # the rest waits behind it, in order
+                    await asyncio.to_thread(journal.forget, engine, event_id=row_id)
+                    moved += 1
                 if unreadable is not None:
                     # Written by a version that read events differently: held, not lost, with
                     # the reason for an operator (`starter.py intake` shows it waits), and the
@@ -137,50 +147,13 @@ class Forwarder:
                         journal.note_failure, engine, event_id=row.id, error=error
                     )
                     return moved, True
-                if time.monotonic() >= renew_at:
-                    await self._claim(workflow_id)
-                    renew_at = time.monotonic() + RENEW_AFTER.total_seconds()
+                await asyncio.to_thread(
+                    journal.claim, engine, workflow_id=workflow_id, owner=self.owner, lease=LEASE
+                )
         finally:
             await asyncio.to_thread(
                 journal.release, engine, workflow_id=workflow_id, owner=self.owner
             )
-
-    async def _claim(self, workflow_id: str) -> bool:
-        """Take or renew the lease on one workflow's events."""
-        return await asyncio.to_thread(
-            journal.claim, self.door.engine, workflow_id=workflow_id, owner=self.owner, lease=LEASE
-        )
-
-    async def _deliver(self, workflow_id: str, readable: list[tuple[int, Handoff]]) -> Batch:
-        """Deliver one read's events in order, up to the first Temporal refuses."""
-        batch = Batch()
-        handled = await self._handled_texts([handoff for _, handoff in readable])
-        for row_id, handoff in readable:
-            try:
-                if not _already_handled(handoff, handled):
-                    async with (
-                        self.door.temporal_slots,  # shared with the webhooks' door
-                        asyncio.timeout(DELIVERY_TIMEOUT.total_seconds()),
-                    ):
-                        await handoff.deliver(
-                            self.door.temporal, self.door.settings, timeout=DELIVERY_TIMEOUT
-                        )
-            except (RPCError, TimeoutError) as exc:
-                if (
-                    handoff.action == "signal"
-                    and isinstance(exc, RPCError)
-                    and exc.status is RPCStatusCode.NOT_FOUND
-                ):
-                    # The run it was meant for has ended; the reconciler finds the event
-                    # again through the ticket's link and signal-with-start.
-                    log.error("dropped %s: %s is not running", handoff.dedupe_key, workflow_id)
-                    batch.finished.append(row_id)
-                    continue
-                batch.refused = (row_id, str(exc) or type(exc).__name__)
-                return batch
-            batch.finished.append(row_id)
-            batch.delivered += 1
-        return batch
 
     async def _handled_texts(self, handoffs: list[Handoff]) -> set[str]:
         """Which of these texts the message log holds: one query per read, not one per text

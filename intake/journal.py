@@ -58,7 +58,7 @@ def _statements(dialect: str) -> _Statements:
             _CLAIMS.c.workflow_id == bindparam("workflow_id"),
             _CLAIMS.c.owner == bindparam("owner"),
         ),
-        forget=delete(_EVENTS).where(_EVENTS.c.id.in_(bindparam("event_ids", expanding=True))),
+        forget=delete(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")),
         forget_copy=delete(_EVENTS).where(_EVENTS.c.dedupe_key == bindparam("dedupe_key")),
         has_waiting=select(_EVENTS.c.id)
         .where(_EVENTS.c.workflow_id == bindparam("workflow_id"))
@@ -70,57 +70,25 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
-class _WriteTurns:
-    """One writer at a time per SQLite file in this process, a webhook's before the forwarder's.
-
-    SQLite takes one writer anyway, but a writer that finds the file locked sleeps in SQLite's
-    busy handler (1, 2, 5, 10 ... 100 ms a try): in a storm the door's threads and the
-    forwarder's, writing at once, made the webhooks' slowest answers. Turns taken here wake the
-    next writer as soon as the last one commits, and a webhook waiting to answer goes first:
-    the forwarder's deletes and claims can wait a few milliseconds, a caller cannot.
-    """
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._writing = False
-        self._urgent_waiting = 0
-        self.waiting = 0
-
-    @contextmanager
-    def turn(self, *, urgent: bool) -> Iterator[None]:
-        with self._changed:
-            self.waiting += 1
-            self._urgent_waiting += urgent
-            try:
-                while self._writing or (not urgent and self._urgent_waiting):
-                    self._changed.wait()
-            finally:
-                self.waiting -= 1
-                self._urgent_waiting -= urgent
-            self._writing = True
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._writing = False
-                self._changed.notify_all()
-
-
-_SQLITE_TURNS: weakref.WeakKeyDictionary[Engine, _WriteTurns] = weakref.WeakKeyDictionary()
-_SQLITE_TURNS_GUARD = threading.Lock()
+#: One writer at a time per SQLite file in this process. SQLite takes one writer anyway, but a
+#: writer that finds the file locked sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms a
+#: try): in a storm the door's threads and the forwarder's, writing at once, made the webhooks'
+#: slowest answers. A lock here wakes the next writer as soon as the last one commits.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS_GUARD = threading.Lock()
 
 
 @contextmanager
-def _writing(engine: Engine, *, urgent: bool = False) -> Iterator[Connection]:
+def _writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction, taken in turn with this process's other journal writers on SQLite
-    (PostgreSQL locks rows, not the database: no turns there). `urgent`: a webhook waits on it."""
+    (PostgreSQL locks rows, not the database: no turns there)."""
     if engine.dialect.name != "sqlite":
         with engine.begin() as connection:
             yield connection
         return
-    with _SQLITE_TURNS_GUARD:
-        turns = _SQLITE_TURNS.setdefault(engine, _WriteTurns())
-    with turns.turn(urgent=urgent), engine.begin() as connection:
+    with _SQLITE_WRITERS_GUARD:
+        writers = _SQLITE_WRITERS.setdefault(engine, threading.Lock())
+    with writers, engine.begin() as connection:
         yield connection
 
 
@@ -140,7 +108,7 @@ def add(engine: Engine, *, event: NewEvent) -> bool:
     """Journal one event; False when the same event is journaled already (a redelivery)."""
     row = {**event, "received_at": utcnow(), "attempts": 0, "last_error": None}
     # RETURNING says whether a row was written (rowcount is not reliable for upserts).
-    with _writing(engine, urgent=True) as connection:
+    with _writing(engine) as connection:
         added = connection.execute(_statements(engine.dialect.name).add, row).first()
         return added is not None
 
@@ -191,12 +159,10 @@ def waiting_events(engine: Engine, *, workflow_id: str, limit: int) -> list[Inta
         return list(session.exec(statement, params={"workflow_id": workflow_id, "limit": limit}))
 
 
-def forget(engine: Engine, *, event_ids: list[int]) -> None:
-    """Delete events Temporal has taken, in one statement (one write turn for a read's worth)."""
-    if not event_ids:
-        return
+def forget(engine: Engine, *, event_id: int) -> None:
+    """Delete an event Temporal has taken."""
     with _writing(engine) as connection:
-        connection.execute(_statements(engine.dialect.name).forget, {"event_ids": event_ids})
+        connection.execute(_statements(engine.dialect.name).forget, {"event_id": event_id})
 
 
 def forget_copy(engine: Engine, *, dedupe_key: str) -> None:
