@@ -7,6 +7,8 @@ never blocks on the database.
 from __future__ import annotations
 
 import functools
+import sqlite3
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -56,9 +58,32 @@ def make_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the webhook server read while the worker writes.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    try:
+        _use_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+#: How long a new connection keeps trying to switch a fresh file to WAL.
+WAL_SWITCH_SECONDS = 10.0
+
+
+def _use_wal(cursor: Any) -> None:
+    """WAL is kept in the file, so it is switched on once. The switch needs the file to
+    itself, and SQLite answers "locked" at once, without its busy wait, to a connection that
+    asks while another process is switching: two fresh workers did (tests/clients)."""
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        try:
+            [mode] = cursor.execute("PRAGMA journal_mode").fetchone()
+            if mode.lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 # --- subscribers ---------------------------------------------------------------------------
