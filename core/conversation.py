@@ -35,6 +35,10 @@ CONVERSATION_STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
 #: events' `kind`s in `core.messages`, one signal per kind.
 STATE_QUERY = "state"
 WORKFLOW_ID_PREFIX = "sms-conversation-"
+#: The conversation workflow's code generation: a run started at generation N takes every change
+#: of generations up to N from its first event and asks no `workflow.patched` (see
+#: workflows/versions.py).
+WORKFLOW_GENERATION = 1
 #: smsdesk's own Zendesk end-users carry the customer's phone after this prefix in their
 #: external id, since Zendesk cannot match users by phone (`sms:+15551234567`).
 SMS_EXTERNAL_ID_PREFIX = "sms:"
@@ -160,6 +164,9 @@ class ConversationInput(BaseModel):
     customer_search_value: str
     policy: ConversationPolicy
     state: ConversationState = Field(default_factory=ConversationState)
+    #: The code generation that started this run; 0 for runs started before generations, whose
+    #: changes are decided by the patch markers in their histories.
+    generation: int = 0
 
     @classmethod
     def for_numbers(
@@ -172,6 +179,7 @@ class ConversationInput(BaseModel):
             sender_search_value=searchable_phone(sender_number, settings),
             customer_search_value=searchable_phone(customer_phone, settings),
             policy=ConversationPolicy.from_settings(settings),
+            generation=WORKFLOW_GENERATION,
         )
 
     @property

@@ -43,18 +43,18 @@ class Calls:
         )
 
     async def read(
-        self, method: ActivityMethod[Activities, Arg, Result], arg: Arg, *, patch: str
+        self, method: ActivityMethod[Activities, Arg, Result], arg: Arg, *, local: bool
     ) -> Result:
-        """A short read (database, Klaviyo) as a local activity: it runs inside the workflow
-        task, sparing the server an activity task and a workflow task per call. Longer
-        backoffs still wait on a durable timer. Histories recorded before `patch` replay with
-        the ordinary activity they ran."""
-        if not workflow.patched(patch):
+        """A short read (database, Klaviyo), as a local activity when `local` (the run has
+        `versions.LOCAL_READS`; older histories replay the ordinary activity they ran)."""
+        if not local:
             return await self.run(method, arg)
         return await self.local(method, arg)
 
     async def local(self, method: ActivityMethod[Activities, Arg, Result], arg: Arg) -> Result:
-        """A short read as a local activity (see `read`), in code that never ran it otherwise."""
+        """A short read as a local activity: it runs inside the workflow task, sparing the
+        server an activity task and a workflow task per call. Longer backoffs still wait on a
+        durable timer."""
         return await workflow.execute_local_activity_method(
             method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DURABLE_RETRY
         )

@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calls import Calls
     from workflows.customer_texts import CustomerTexts
     from workflows.tickets import TicketKeeper
-    from workflows.versions import LOCAL_READS, RECALL_ONLY_A_KNOWN_TICKET
+    from workflows.versions import LOCAL_READS, RECALL_ONLY_A_KNOWN_TICKET, adopted
 
 
 #: A burst becomes one comment; these bound it (10,000 texts still fit in 25 updates).
@@ -138,6 +138,8 @@ class SmsConversation:
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 self._state.pending = list(self._inbox)
+                # The next run keeps this run's generation: during a rolling deploy it may be
+                # picked up by a worker of the previous release (workflows/versions.py).
                 workflow.continue_as_new(self._request.model_copy(update={"state": self._state}))
 
     async def _sleep_until_event_or_deadline(self) -> None:
@@ -231,7 +233,7 @@ class SmsConversation:
         ticket opens a follow-up, M7). A conversation that never had a ticket (a new customer,
         or one who only got the auto-responder) learns that from the database alone: no
         activity on the Zendesk queue, whose rate limit is the account's budget (B5)."""
-        if not workflow.patched(RECALL_ONLY_A_KNOWN_TICKET):
+        if not adopted(self._request.generation, RECALL_ONLY_A_KNOWN_TICKET):
             # Runs started before the patch: one Zendesk activity reads the database and then
             # the ticket.
             recalled = await self._calls.zendesk(
@@ -245,7 +247,7 @@ class SmsConversation:
         known = await self._calls.read(
             RecordActivities.latest_ticket,
             LatestTicketInput(conversation_id=self._request.conversation_id),
-            patch=LOCAL_READS,
+            local=adopted(self._request.generation, LOCAL_READS),
         )
         if known.ticket_id is not None:
             ticket = await self._calls.zendesk(

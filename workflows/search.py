@@ -19,7 +19,7 @@ from core.conversation import (
     ConversationInput,
     ConversationState,
 )
-from workflows.versions import SKIP_UNCHANGED_SEARCH_ATTRIBUTES
+from workflows.versions import SKIP_UNCHANGED_SEARCH_ATTRIBUTES, adopted
 
 #: Name and type of each attribute, for `temporal server start-dev --search-attribute`.
 DEV_SERVER_ARGS = SEARCH_ATTRIBUTES
@@ -41,7 +41,7 @@ def upsert_identity(request: ConversationInput) -> None:
     )
 
 
-def upsert_ticket(state: ConversationState) -> None:
+def upsert_ticket(state: ConversationState, generation: int) -> None:
     status = state.ticket_status.value if state.ticket_status else NO_TICKET
     updates: list[SearchAttributeUpdate[Any]] = [CONVERSATION_STATUS.value_set(status)]
     ticket_id = state.ticket_id or state.last_closed_ticket_id
@@ -51,5 +51,5 @@ def upsert_ticket(state: ConversationState) -> None:
     changed = any(current.get(update.key) != update.value for update in updates)
     # Each upsert is a visibility write on the server: most texts leave the ticket as it was.
     # (`patched` only when skipping: histories from before always upserted.)
-    if changed or not workflow.patched(SKIP_UNCHANGED_SEARCH_ATTRIBUTES):
+    if changed or not adopted(generation, SKIP_UNCHANGED_SEARCH_ATTRIBUTES):
         workflow.upsert_search_attributes(updates)

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from core.messages import TicketStatus, TicketStatusChanged
     from workflows import search
     from workflows.calls import Calls
-    from workflows.versions import PACED_TICKET_UPDATES
+    from workflows.versions import PACED_TICKET_UPDATES, adopted
 
 #: Statuses the inactivity timer solves: the agent side is still working on them.
 WORKING = (TicketStatus.NEW, TicketStatus.OPEN)
@@ -39,6 +39,9 @@ class TicketKeeper:
         self._request = request
         self._state = state
         self._calls = calls
+
+    def _adopted(self, change: str) -> bool:
+        return adopted(self._request.generation, change)
 
     def set_ticket(self, ticket: TicketResult) -> None:
         """Adopt Zendesk's answer about the conversation's ticket."""
@@ -53,14 +56,14 @@ class TicketKeeper:
         elif self._state.ticket_status is not TicketStatus.SOLVED or self._state.solved_at is None:
             self._state.solved_at = workflow.now()  # the auto-close clock starts now
         self._state.ticket_id, self._state.ticket_status = ticket.ticket_id, ticket.status
-        search.upsert_ticket(self._state)
+        search.upsert_ticket(self._state, self._request.generation)
 
     def close(self) -> None:
         self._state.last_closed_ticket_id = self._state.ticket_id
         self._state.ticket_id, self._state.ticket_status = None, None
         self._state.solved_at = None
         self._state.ticket_updates = []
-        search.upsert_ticket(self._state)
+        search.upsert_ticket(self._state, self._request.generation)
 
     def on_status(self, change: TicketStatusChanged) -> None:
         if change.ticket_id != self._state.ticket_id:
@@ -89,7 +92,7 @@ class TicketKeeper:
             paced_at is not None
             and paced_at > now
             and (frees_at is None or paced_at > frees_at)
-            and workflow.patched(PACED_TICKET_UPDATES)
+            and self._adopted(PACED_TICKET_UPDATES)
         ):
             frees_at = paced_at
         return frees_at if frees_at is not None and frees_at > now else None
@@ -173,3 +176,7 @@ class ConversationPart:
         self._state = state
         self._calls = calls
         self._tickets = tickets
+
+    def _adopted(self, change: str) -> bool:
+        """Whether this run takes `change` (workflows/versions.py)."""
+        return adopted(self._request.generation, change)

@@ -22,6 +22,7 @@ from activities.zendesk import (
     ZendeskActivities,
 )
 from core.conversation import (
+    WORKFLOW_GENERATION,
     ConversationInput,
     ConversationPolicy,
     ConversationResult,
@@ -208,6 +209,7 @@ async def conversation_rig(
         sender_search_value=SENDER,
         customer_search_value=CUSTOMER,
         policy=policy(zendesk_queue, **policy_changes),
+        generation=WORKFLOW_GENERATION,
     )
     workers = [
         Worker(

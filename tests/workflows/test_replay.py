@@ -2,8 +2,8 @@
 
 A change that alters the commands a workflow issues for the same history (a new activity
 call, a reordered timer) would break every running conversation on deploy; it fails here first.
-When a change is meant to alter the workflow, version it (`workflow.patched`), then record a
-new history beside the old one with `SMSDESK_RECORD_HISTORY=1` and keep both.
+When a change is meant to alter the workflow, give it to a new generation (workflows/versions.py),
+then record new histories beside the old ones with `SMSDESK_RECORD_HISTORY=1` and keep them all.
 """
 
 from __future__ import annotations
@@ -169,6 +169,14 @@ SCENARIOS = {
     "conversation_busy_ticket_unpaced": _a_busy_ticket,
     # After PACED_TICKET_UPDATES: the eleventh text waits on a timer for the pace.
     "conversation_busy_ticket_paced": _a_busy_ticket,
+    # Generation 1 (workflows/versions.py): the same lives with every change above taken from
+    # the run's start, and no patch marker.
+    "generation_1_reply_solve_autoclose": _reply_solve_autoclose,
+    "generation_1_texts_on_open_ticket": _texts_on_an_open_ticket,
+    "generation_1_long_reply_in_parts": _long_reply,
+    "generation_1_picture_attached": _picture_on_an_open_ticket,
+    "generation_1_reply_with_pictures": _reply_with_pictures,
+    "generation_1_busy_ticket_paced": _a_busy_ticket,
 }
 
 
