@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.conversation import conversation_id
+from core.conversation import STATE_QUERY, conversation_id
+from intake import journal
 from tests.helpers.stack import ACCOUNT_NUMBER, Stack, eventually
 
 
@@ -31,11 +32,27 @@ async def customers_with_tickets(stack: Stack, count: int) -> list[Customer]:
         await stack.text(customer.phone, opening)
         customer.texts.append(opening)
     for customer in customers:
-        [ticket] = await eventually(lambda c=customer: stack.tickets_of(c.phone), timeout=60)
+        try:
+            [ticket] = await eventually(lambda c=customer: stack.tickets_of(c.phone), timeout=60)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{await _why_no_ticket(stack, customer)}") from exc
         customer.ticket_id = ticket["id"]
     for customer in customers:
         await stack.settled(customer.phone)
     return customers
+
+
+async def _why_no_ticket(stack: Stack, customer: Customer) -> str:
+    """What a drill that never got its ticket reports: where the customer's first text is."""
+    try:
+        view = await stack.conversation(customer.phone).query(STATE_QUERY)
+        conversation = f"conversation: {view}"
+    except Exception as exc:  # not started, or not answering: either is the finding
+        conversation = f"conversation: no answer ({exc!r})"
+    return (
+        f"{conversation}\nintake journal: {journal.backlog(stack.engine)}\n"
+        f"Zendesk sandbox requests: {await stack.requests_to('zendesk')}"
+    )
 
 
 async def end_state_problems(stack: Stack, customers: Sequence[Customer]) -> list[str]:
