@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from core.messages import AgentComment, DeliveryStatus
     from core.split import MAX_BODY_CHARS, provider_length, split_body
     from workflows.tickets import ConversationPart
-    from workflows.versions import AGENT_MEDIA, LOCAL_READS, SPLIT_LONG_REPLIES
+    from workflows.versions import AGENT_MEDIA, LOCAL_READS, SPLIT_LONG_REPLIES, adopted
 
 UNDELIVERED = ("failed", "undelivered")
 
@@ -27,7 +27,7 @@ class AgentReplies(ConversationPart):
         customer = await self._calls.read(
             CustomerActivities.customer_context,
             CustomerInput(customer_phone=self._request.customer_phone),
-            local=self._adopted(LOCAL_READS),
+            local=adopted(self._request.generation, LOCAL_READS),
         )
         if agent.email and customer.email and agent.email.lower() == customer.email.lower():
             await self._not_sent(
@@ -52,7 +52,9 @@ class AgentReplies(ConversationPart):
         rest: the customer never gets part 3 without part 2."""
         parts = [comment.body]
         # Asked only of long replies, so the histories of all others stay as they were.
-        if provider_length(comment.body) > MAX_BODY_CHARS and self._adopted(SPLIT_LONG_REPLIES):
+        if provider_length(comment.body) > MAX_BODY_CHARS and adopted(
+            self._request.generation, SPLIT_LONG_REPLIES
+        ):
             parts = split_body(comment.body)
         media = await self._media(comment)
         sent_parts = 0
@@ -87,7 +89,7 @@ class AgentReplies(ConversationPart):
     async def _media(self, comment: AgentComment) -> AgentMediaResult:
         """The reply's attachments to text as MMS, and those that cannot be (B11). Runs
         before the first part is sent, so a retried send carries the same pictures."""
-        if not self._adopted(AGENT_MEDIA):
+        if not adopted(self._request.generation, AGENT_MEDIA):
             return AgentMediaResult()
         found: AgentMediaResult = await self._calls.zendesk(
             AgentMediaActivities.agent_attachments,

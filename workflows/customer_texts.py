@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         without_uploads,
     )
     from workflows.tickets import ConversationPart
-    from workflows.versions import INBOUND_MEDIA, LOCAL_READS
+    from workflows.versions import INBOUND_MEDIA, LOCAL_READS, adopted
 
 ATTRIBUTED_TAG = "sms_attributed"
 
@@ -70,7 +70,7 @@ class CustomerTexts(ConversationPart):
                 texts=classified,
                 sms_sync_enabled_at=policy.sms_sync_enabled_at,
             ),
-            local=self._adopted(LOCAL_READS),
+            local=adopted(self._request.generation, LOCAL_READS),
         )
         state.customer_email = triage.customer.email
         fates = triage.dispositions
@@ -86,7 +86,9 @@ class CustomerTexts(ConversationPart):
     async def _write_to_ticket(self, burst: list[InboundSms], customer: CustomerContext) -> None:
         texts = plain_texts(burst)
         # Asked only of bursts with media, so the histories of all others stay as they were.
-        if not any(t.media_urls for t in burst) or not self._adopted(INBOUND_MEDIA):
+        if not any(t.media_urls for t in burst) or not adopted(
+            self._request.generation, INBOUND_MEDIA
+        ):
             await self._write(texts, burst, await self._requester(customer))
             return
         texts = texts_with_media(burst, await self._upload_media(burst))

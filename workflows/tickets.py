@@ -40,9 +40,6 @@ class TicketKeeper:
         self._state = state
         self._calls = calls
 
-    def _adopted(self, change: str) -> bool:
-        return adopted(self._request.generation, change)
-
     def set_ticket(self, ticket: TicketResult) -> None:
         """Adopt Zendesk's answer about the conversation's ticket."""
         if ticket.ticket_id != self._state.ticket_id:
@@ -92,7 +89,7 @@ class TicketKeeper:
             paced_at is not None
             and paced_at > now
             and (frees_at is None or paced_at > frees_at)
-            and self._adopted(PACED_TICKET_UPDATES)
+            and adopted(self._request.generation, PACED_TICKET_UPDATES)
         ):
             frees_at = paced_at
         return frees_at if frees_at is not None and frees_at > now else None
@@ -176,7 +173,3 @@ class ConversationPart:
         self._state = state
         self._calls = calls
         self._tickets = tickets
-
-    def _adopted(self, change: str) -> bool:
-        """Whether this run takes `change` (workflows/versions.py)."""
-        return adopted(self._request.generation, change)
