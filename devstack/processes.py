@@ -39,15 +39,30 @@ def free_port() -> int:
 
 #: Sockets bound by `reserve_port`, held until `serve_app` serves on them.
 _reserved: dict[int, socket.socket] = {}
+#: Every port `reserve_port` handed out in this process. A sandbox's address is part of what it
+#: names (the Zendesk account in a TicketMetrics workflow id, whose tickets every sandbox numbers
+#: from 1001): a test session's stacks share one Temporal server, so none may reuse an address.
+_handed_out: set[int] = set()
 
 
 def reserve_port() -> int:
     """A loopback port bound now and held for `serve_app`, so nothing (such as an outgoing
-    connection given that ephemeral port) can take it before the server listens."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
+    connection given that ephemeral port) can take it before the server listens; never one
+    this process had before."""
+    rejected = []  # held until a new one is bound, so the kernel cannot offer them again
+    try:
+        while True:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+            if port not in _handed_out:
+                break
+            rejected.append(sock)
+    finally:
+        for old in rejected:
+            old.close()
+    _handed_out.add(port)
     _reserved[port] = sock
     return port
 

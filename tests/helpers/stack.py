@@ -27,7 +27,7 @@ from core.conversation import STATE_QUERY, conversation_id
 from core.reconcile import WORKFLOW_NAME as RECONCILE_WORKFLOW
 from core.reconcile import ReconcileInput, ReconcileReport
 from core.settings import Settings
-from devstack.processes import release_port, reserve_port
+from devstack.processes import reserve_port
 from devstack.sandboxes import ACCOUNT_NUMBERS, AGENT_ID, ZENDESK_TOKEN, Sandboxes, SandboxPorts
 from devstack.stack import InProcessStack, in_process_stack
 from intake import journal
@@ -341,25 +341,6 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 
         await asyncio.sleep(0.05)
 
 
-#: Zendesk sandbox ports handed out in this test session. Every sandbox numbers its tickets from
-#: 1001, and a TicketMetrics workflow id is the account (the sandbox's host and port) with the
-#: ticket: a stack given a port an earlier one had would find its Opened Ticket run already
-#: made on the shared Temporal server (a duplicate, so the reconciler reports nothing to repair).
-_ZENDESK_PORTS: set[int] = set()
-
-
-def _unused_zendesk_port() -> int:
-    taken = []  # held until a fresh one is found, so the kernel cannot hand them out again
-    try:
-        while (port := reserve_port()) in _ZENDESK_PORTS:
-            taken.append(port)
-    finally:
-        for held in taken:
-            release_port(held)
-    _ZENDESK_PORTS.add(port)
-    return port
-
-
 @contextlib.asynccontextmanager
 async def running_stack(
     client: Client,
@@ -390,7 +371,7 @@ async def running_stack(
         in_process_stack(
             settings,
             ports=SandboxPorts(
-                zendesk=_unused_zendesk_port(), twilio=reserve_port(), klaviyo=reserve_port()
+                zendesk=reserve_port(), twilio=reserve_port(), klaviyo=reserve_port()
             ),
             webhook_port=reserve_port(),
             client=client,
