@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 import migrations
-from core.process import configure_logging
+from core.process import configure_logging, freeze_start_up_objects
 from core.settings import Settings, get_settings
 from core.telemetry import (
     INTAKE_BACKLOG,
@@ -82,6 +82,8 @@ def create_app(
         forwarder = Forwarder(door)
         forwarding = asyncio.create_task(forwarder.run(), name="intake-forwarder")
         logging.getLogger(__name__).info("webhooks ready, signalling %s", config.temporal_address)
+        if settings is None:  # the process is ours alone (a test's app shares the test runner)
+            freeze_start_up_objects()
         try:
             yield
         finally:
