@@ -48,7 +48,7 @@ def _unfrozen() -> Iterator[None]:
 
 @pytest.mark.usefixtures("_unfrozen")
 def test_start_up_objects_are_frozen_and_start_up_garbage_is_freed() -> None:
-    kept = [[] for _ in range(1000)]
+    kept: list[list[int]] = [[] for _ in range(1000)]
     cycle = _Node()
     cycle.me = cycle
     freed = weakref.ref(cycle)
