@@ -140,6 +140,7 @@ async def _enforce_budgets(cluster: Cluster, http: httpx.AsyncClient, plan: Stor
         zendesk_requests_per_minute=plan.account_rpm,
         zendesk_update_requests_per_minute=plan.update_rpm,
     )
+    await cluster.worker_polling()  # a storm meets a running worker, not one starting up
     configured = await http.post(
         cluster.url("zendesk", "/_sandbox/config"),
         json={

@@ -10,11 +10,16 @@ process); the drills start the parts they kill, freeze or restart, beside an in-
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 import migrations
@@ -135,6 +140,27 @@ class Cluster:
         if changes:
             self.settings = self.settings.model_copy(update=changes)
         return self.start_worker()
+
+    async def worker_polling(self, timeout: float = 60.0) -> None:
+        """Wait until the worker process now running polls for workflow tasks: a started
+        worker spends its first seconds importing and checking its workflows, and a load
+        offered meanwhile would measure a worker booting, not a worker running."""
+        worker = self.processes["worker"]
+        identity = f"{worker.pid}@"  # the SDK's default identity is pid@host
+        request = DescribeTaskQueueRequest(
+            namespace=self.settings.temporal_namespace,
+            task_queue=TaskQueue(name=self.settings.temporal_task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+        client = await self.client()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            answer = await client.workflow_service.describe_task_queue(request)
+            if any(p.identity.startswith(identity) for p in answer.pollers):
+                return
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"the worker polled nothing within {timeout:g}s:\n{worker.log_tail()}")
 
     def spawn(self, name: str, args: list[str]) -> ManagedProcess:
         """Start `args` as the part `name`, configured by this cluster's settings alone."""
