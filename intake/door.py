@@ -19,6 +19,7 @@ A busy Temporal is met the same way before it fails: each process hands Temporal
 finds every slot taken is journaled at once rather than queued for Temporal: in a reply storm
 the webhook answers in milliseconds, and Temporal gets texts no faster than it takes them
 (`bench/run.py --mode storm`: p99 1.2 s when every webhook waited out Temporal's 1 s first).
+While the door sheds events like this, the forwarder gives way to it (`intake/forwarder.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -91,6 +93,7 @@ class Door:
         self.temporal_slots = asyncio.Semaphore(settings.intake_max_in_flight)
         #: Deliveries that outlived their webhook's wait, each with its journaled copy.
         self._late: set[asyncio.Task[None]] = set()
+        self._shed_at = -math.inf  # when an event was last journaled for a busy Temporal
 
     async def hand_over(self, handoff: Handoff) -> Outcome:
         """Make the event durable: accepted by Temporal, or journaled.
@@ -98,7 +101,10 @@ class Door:
         Raises:
             Unavailable: neither Temporal nor the database took it.
         """
-        if self.temporal_suspect() or self.temporal_slow() or self.temporal_slots.locked():
+        if self.temporal_suspect():
+            return await self.journal(handoff)
+        if self.temporal_slow() or self.temporal_slots.locked():
+            self._shed_at = time.monotonic()
             return await self.journal(handoff)
         await self.temporal_slots.acquire()  # free, as just checked: taken without a wait
         delivery = asyncio.create_task(self._through_temporal(handoff))
@@ -118,7 +124,8 @@ class Door:
         """Temporal is slow, not (yet) failed: journal the event so the webhook can answer,
         and let the delivery finish. If it lands, the journaled copy is removed; if the
         forwarder got to the copy first, the workflow drops the second delivery by its id."""
-        self._slow_until = time.monotonic() + SLOW_SECONDS
+        now = time.monotonic()
+        self._shed_at, self._slow_until = now, now + SLOW_SECONDS
         try:
             outcome = await self.journal(handoff)
         except Unavailable:
@@ -182,6 +189,12 @@ class Door:
             log.error("intake journal refused %s: %s", handoff.workflow_id, exc)
             raise Unavailable("neither Temporal nor the product database took the event") from exc
         return _counted(handoff, "journaled" if added else "duplicate")
+
+    def shed_within(self, seconds: float) -> bool:
+        """Whether, within the last `seconds`, the door journaled an event because Temporal
+        was busy or slow (not because it failed): webhooks are arriving faster than it takes
+        them, as in a reply storm."""
+        return time.monotonic() - self._shed_at < seconds
 
     def temporal_suspect(self) -> bool:
         return time.monotonic() < self._journal_until

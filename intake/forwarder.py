@@ -6,12 +6,21 @@ database, so several forwarders (one per webhook replica) share the work on Post
 forwarding an event twice or out of order; one that dies leaves its lease to expire. A
 delivery that is repeated anyway (Temporal took it but the delete was lost) is dropped by the
 workflow, which remembers the ids it has seen.
+
+While the webhooks journal events because Temporal is busy (a reply storm), the forwarder gives
+way: its deliveries would only compete with theirs for the same saturated Temporal, and for
+the cores and the event loop the webhooks answer from. In one run of `bench/run.py --mode
+storm` that held the forwarder through the storm, the webhooks' p99 was 112 ms against 348 ms
+in the same storm without; the drain, bound by Zendesk's budgets, kept its ratio to the fastest
+the budgets allow. It gives way `MAX_GIVE_WAY` at most at a stretch, so a backlog still moves
+in a long storm.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import timedelta
 
@@ -35,21 +44,40 @@ DELIVERY_TIMEOUT = timedelta(seconds=10)
 #: Workflows taken per pass, and events per workflow read at a time.
 WORKFLOWS_PER_PASS = 50
 EVENTS_PER_READ = 100
+#: The forwarder waits while the door has shed an event within this long...
+GIVE_WAY = timedelta(seconds=0.5)
+#: ...but no longer than this at a stretch before it forwards once more.
+MAX_GIVE_WAY = timedelta(seconds=10)
 #: A journaled event this version cannot read, with the reason.
 Unreadable = tuple[IntakeEvent, str]
 
 
 class Forwarder:
-    def __init__(self, door: Door, *, idle_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        door: Door,
+        *,
+        idle_seconds: float = 0.5,
+        max_give_way: timedelta = MAX_GIVE_WAY,
+    ) -> None:
         self.door = door
         self.owner = f"forwarder-{uuid.uuid4().hex[:12]}"
         self.idle_seconds = idle_seconds
+        self.max_give_way = max_give_way
         self.forwarded = 0
 
     async def run(self) -> None:
         """Forward until cancelled; a failed pass backs off, up to 10 s between tries."""
         pause = self.idle_seconds
+        giving_way_since: float | None = None
         while True:
+            if self.door.shed_within(GIVE_WAY.total_seconds()):
+                now = time.monotonic()
+                giving_way_since = giving_way_since or now
+                if now - giving_way_since < self.max_give_way.total_seconds():
+                    await asyncio.sleep(GIVE_WAY.total_seconds())
+                    continue
+            giving_way_since = None
             try:
                 moved, blocked = await self.forward_once()
             except SQLAlchemyError as exc:

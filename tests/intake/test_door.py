@@ -121,6 +121,33 @@ async def test_a_text_that_finds_every_temporal_slot_taken_is_journaled_at_once(
     assert journal.waiting_events(engine, workflow_id=_workflow_id(), limit=10) == []
 
 
+async def test_only_a_busy_temporal_counts_as_shedding_load_not_a_failed_one(
+    gone_temporal: Client, engine: Engine
+) -> None:
+    # The forwarder gives way to a door that sheds load; it must not give way to one that
+    # journals because Temporal failed, or nothing would find out that Temporal is back.
+    settings = _settings(gone_temporal, intake_max_in_flight=1)
+    app = create_app(settings, temporal=gone_temporal, engine=engine)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as http,
+    ):
+        door = app.state.receiver.door
+        door.suspect_temporal()
+        while_failed = await _post_text(http, "SM1", "+15551230001")
+        shed_while_failed = door.shed_within(60)
+        door.trust_temporal()
+        async with door.temporal_slots:  # every slot taken: Temporal is busy
+            while_busy = await _post_text(http, "SM2", "+15551230002")
+        shed_while_busy = door.shed_within(60)
+    assert [while_failed.headers["X-Smsdesk-Intake"], while_busy.headers["X-Smsdesk-Intake"]] == [
+        "journaled",
+        "journaled",
+    ]
+    assert not shed_while_failed
+    assert shed_while_busy
+
+
 async def test_503_when_neither_temporal_nor_the_database_takes_the_text(
     gone_temporal: Client, tmp_path: Path
 ) -> None:

@@ -32,7 +32,7 @@ from intake.handoff import Handoff
 SENDER = "+15550100001"
 
 
-def _settings(client: Client) -> Settings:
+def _settings(client: Client, **changes: Any) -> Settings:
     queue = f"intake-{uuid.uuid4().hex[:8]}"  # no worker polls it: the history shows the signals
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -43,7 +43,7 @@ def _settings(client: Client) -> Settings:
         # These tests are about order and claims: the door waits for Temporal, however busy
         # the machine (a slow Temporal is tests/intake/test_slow_temporal.py).
         intake_wait_seconds=10,
-    )
+    ).model_copy(update=changes)
 
 
 def _text(customer: str, sid: str) -> InboundSms:
@@ -105,6 +105,57 @@ async def test_two_forwarders_deliver_each_event_once_in_order(
     finally:
         for workflow_id in expected:
             await client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+async def test_the_forwarder_gives_way_while_the_door_sheds_load_but_not_for_ever(
+    temporal_env: WorkflowEnvironment, engine: Engine
+) -> None:
+    client = temporal_env.client
+    settings = _settings(client, intake_max_in_flight=1)
+    door = Door(client, engine, settings)
+    shed: list[str] = []
+    calm = asyncio.Event()
+
+    async def storm() -> None:
+        """A text every 0.05 s finds Temporal's only slot taken, as in a reply storm."""
+        while not calm.is_set():
+            customer = f"+1555{uuid.uuid4().int % 10_000_000:07d}"
+            handoff = Handoff.conversation_event(
+                _text(customer, f"SM{uuid.uuid4().hex}"),
+                sender_number=SENDER,
+                customer_phone=customer,
+                settings=settings,
+            )
+            async with door.temporal_slots:
+                assert await door.hand_over(handoff) == "journaled"
+            shed.append(handoff.workflow_id)
+            await asyncio.sleep(0.05)
+
+    storming = asyncio.create_task(storm())
+    while not shed:
+        await asyncio.sleep(0.01)
+    assert door.shed_within(1.0)
+    forwarder = Forwarder(door, idle_seconds=0.05, max_give_way=timedelta(seconds=1.5))
+    forwarding = asyncio.create_task(forwarder.run())
+    started = asyncio.get_running_loop().time()
+    try:
+        async with asyncio.timeout(30):
+            while not forwarder.forwarded:
+                await asyncio.sleep(0.05)
+        first_forward = asyncio.get_running_loop().time() - started
+        calm.set()  # not a cancel: a text being journaled would be missed from `shed`
+        await storming
+        async with asyncio.timeout(30):
+            while journal.backlog(engine).events:
+                await asyncio.sleep(0.05)
+    finally:
+        storming.cancel()
+        forwarding.cancel()
+        await asyncio.gather(storming, forwarding, return_exceptions=True)
+        for workflow_id in shed:
+            await client.get_workflow_handle(workflow_id).terminate("test over")
+    assert first_forward >= 1.4  # it gave way while the door was shedding...
+    assert forwarder.forwarded == len(shed)  # ...and still forwarded during it, then the rest
 
 
 async def test_an_event_waits_behind_journaled_ones_and_a_handled_text_is_not_resent(
