@@ -65,8 +65,7 @@ async def run_budget(cluster: Cluster, plan: BudgetPlan) -> dict[str, Any]:
             ),
             rate=25,
         )
-        cluster.restart_worker(zendesk_requests_per_minute=plan.rpm)
-        await cluster.worker_polling()
+        await cluster.restart_worker(zendesk_requests_per_minute=plan.rpm)
         configured = await http.post(
             cluster.url("zendesk", "/_sandbox/config"), json={"requests_per_minute": plan.plan_rpm}
         )

@@ -136,11 +136,10 @@ async def _open_conversations(
 
 
 async def _enforce_budgets(cluster: Cluster, http: httpx.AsyncClient, plan: StormPlan) -> None:
-    cluster.restart_worker(
+    await cluster.restart_worker(
         zendesk_requests_per_minute=plan.account_rpm,
         zendesk_update_requests_per_minute=plan.update_rpm,
     )
-    await cluster.worker_polling()  # a storm meets a running worker, not one starting up
     configured = await http.post(
         cluster.url("zendesk", "/_sandbox/config"),
         json={

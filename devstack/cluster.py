@@ -134,18 +134,20 @@ class Cluster:
         """`python worker.py`; it listens on nothing, so nothing is waited for."""
         return self.spawn("worker", worker_args())
 
-    def restart_worker(self, **changes: Any) -> ManagedProcess:
-        """Stop the worker and start it again, with `changes` to its settings if any."""
+    async def restart_worker(self, **changes: Any) -> ManagedProcess:
+        """Stop the worker and start it again, with `changes` to its settings if any; return
+        once the new worker polls for workflow tasks. A started worker spends its first
+        seconds importing and checking its workflows, and a load offered meanwhile would
+        measure a worker booting, not a worker running."""
         self.processes.pop("worker").stop()
         if changes:
             self.settings = self.settings.model_copy(update=changes)
-        return self.start_worker()
+        worker = self.start_worker()
+        await self._until_polling(worker)
+        return worker
 
-    async def worker_polling(self, timeout: float = 60.0) -> None:
-        """Wait until the worker process now running polls for workflow tasks: a started
-        worker spends its first seconds importing and checking its workflows, and a load
-        offered meanwhile would measure a worker booting, not a worker running."""
-        worker = self.processes["worker"]
+    async def _until_polling(self, worker: ManagedProcess, timeout: float = 60.0) -> None:
+        """Return once `worker` polls its workflow task queue; fail with its log if not."""
         identity = f"{worker.pid}@"  # the SDK's default identity is pid@host
         request = DescribeTaskQueueRequest(
             namespace=self.settings.temporal_namespace,

@@ -64,7 +64,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = settings or get_settings()
         exits = contextlib.AsyncExitStack()
-        if settings is None:  # deployed (`uvicorn webapp:app`), not inside a test or stack
+        # Deployed (`uvicorn webapp:app`), the process is the app's alone; a test's or a
+        # stack's app shares its process with the test runner.
+        deployed = settings is None
+        if deployed:
             configure_logging(config.log_level)
         database = engine
         if database is None:
@@ -82,7 +85,7 @@ def create_app(
         forwarder = Forwarder(door)
         forwarding = asyncio.create_task(forwarder.run(), name="intake-forwarder")
         logging.getLogger(__name__).info("webhooks ready, signalling %s", config.temporal_address)
-        if settings is None:  # the process is ours alone (a test's app shares the test runner)
+        if deployed:
             freeze_start_up_objects()
         try:
             yield
