@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -275,26 +276,27 @@ class ZendeskActivities:
         """Add the customer's texts to the ticket; reopen it in the same request (M7)."""
         body = comment_body(request.texts)
         with retry_decisions():
-            if activity.info().attempt > 1:
-                existing = await self._find_written(request.ticket_id, batch_key(request.texts))
-                if existing is not None:
-                    return CommentResult(ticket=existing)
-            if uploads_expired(request.texts):
-                raise expired()
-            update: dict[str, Any] = {
-                "comment": comment_with_uploads(request.texts, body, request.requester_id),
-                "metadata": audit_metadata(batch_key(request.texts)),
-            }
-            if request.reopen:
-                update["status"] = TicketStatus.OPEN.value
-            try:
-                ticket = await self._zendesk.update_ticket(request.ticket_id, update)
-            except Unprocessable as exc:
-                if _closed_refusal(exc):
-                    return CommentResult(ticket=None)
-                if refused_uploads(exc):
-                    raise expired() from exc
-                raise
+            async with self._check_then_write():
+                if activity.info().attempt > 1:
+                    existing = await self._find_written(request.ticket_id, batch_key(request.texts))
+                    if existing is not None:
+                        return CommentResult(ticket=existing)
+                if uploads_expired(request.texts):
+                    raise expired()
+                update: dict[str, Any] = {
+                    "comment": comment_with_uploads(request.texts, body, request.requester_id),
+                    "metadata": audit_metadata(batch_key(request.texts)),
+                }
+                if request.reopen:
+                    update["status"] = TicketStatus.OPEN.value
+                try:
+                    ticket = await self._zendesk.update_ticket(request.ticket_id, update)
+                except Unprocessable as exc:
+                    if _closed_refusal(exc):
+                        return CommentResult(ticket=None)
+                    if refused_uploads(exc):
+                        raise expired() from exc
+                    raise
         COMMENTS.inc()
         await self._attach(request.texts, ticket.id)
         return CommentResult(ticket=_result(ticket))
@@ -304,21 +306,22 @@ class ZendeskActivities:
         """A private note for agents (B2, B8). A closed ticket cannot take one: that is said
         in the result rather than retried forever."""
         with retry_decisions():
-            if activity.info().attempt > 1:
-                if await self._find_written(request.ticket_id, request.key) is not None:
-                    return NoteResult(written=True)
-            update: dict[str, Any] = {
-                "comment": {"body": request.body, "public": False},
-                "metadata": audit_metadata(request.key),
-            }
-            if request.tags:
-                update["additional_tags"] = request.tags
-            try:
-                await self._zendesk.update_ticket(request.ticket_id, update)
-            except Unprocessable as exc:
-                if _closed_refusal(exc):
-                    return NoteResult(written=False)
-                raise
+            async with self._check_then_write():
+                if activity.info().attempt > 1:
+                    if await self._find_written(request.ticket_id, request.key) is not None:
+                        return NoteResult(written=True)
+                update: dict[str, Any] = {
+                    "comment": {"body": request.body, "public": False},
+                    "metadata": audit_metadata(request.key),
+                }
+                if request.tags:
+                    update["additional_tags"] = request.tags
+                try:
+                    await self._zendesk.update_ticket(request.ticket_id, update)
+                except Unprocessable as exc:
+                    if _closed_refusal(exc):
+                        return NoteResult(written=False)
+                    raise
         return NoteResult(written=True)
 
     @activity.defn
@@ -367,6 +370,15 @@ class ZendeskActivities:
         with retry_decisions():
             ticket = await self._zendesk.get_ticket(link.ticket_id)
         return RecallResult(ticket=_result(ticket))
+
+    def _check_then_write(self) -> AbstractAsyncContextManager[None]:
+        """A retried write's check for its earlier attempt and the write itself take their
+        budget slots together: when the account budget binds, a check whose write then found
+        no slot would send the attempt back to check again, and retried writes would spend the
+        budget on checks alone (a bench run read audits 6,580 times for 392 updates)."""
+        if activity.info().attempt == 1:
+            return nullcontext()
+        return self._zendesk.read_then_update()
 
     async def _find_written(self, ticket_id: int, key: str) -> TicketResult | None:
         """The ticket, if an earlier attempt's write with reference `key` landed on it.

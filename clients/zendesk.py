@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -25,10 +26,14 @@ from clients.errors import (
     raise_for_status,
     send,
 )
-from clients.zendesk_budget import Budgets, Unmetered, budgets_for
+from clients.zendesk_budget import Budget, Budgets, Slot, Unmetered, budgets_for
 from clients.zendesk_events import TicketEventPage
 
 SERVICE = "zendesk"
+
+#: Slots reserved together for the requests the current task is about to send, in order
+#: (`ZendeskClient.read_then_update`): a context variable, as activities share one client.
+_paid_ahead: ContextVar[list[Slot] | None] = ContextVar("zendesk_paid_ahead", default=None)
 
 
 class ZendeskUser(BaseModel):
@@ -239,10 +244,30 @@ class ZendeskClient:
                 raise
         return await self._metered(request(fresh))
 
+    @asynccontextmanager
+    async def read_then_update(self) -> AsyncIterator[None]:
+        """Within the block, the first read and the first Update Ticket request after it go on
+        slots reserved together, all or none (`BudgetWait` before either is sent).
+
+        For a retried write, which reads the ticket's audits before it writes again: a read
+        that spends the account's budget and an update that then finds no slot of its own
+        would send the attempt back to do it all again, so that when the account budget binds,
+        retried writes spend it on reads and never write.
+        """
+        read, update = (
+            budgets_for("GET", "/api/v2/tickets/0"),
+            budgets_for("PUT", "/api/v2/tickets/0"),
+        )
+        token = _paid_ahead.set(await self._budgets.reserve([read, update]))
+        try:
+            yield
+        finally:
+            _paid_ahead.reset(token)
+
     async def _metered(self, request: httpx.Request) -> httpx.Response:
         """Send once the request's budgets allow it, and tell them what Zendesk answered."""
         budgets = budgets_for(request.method, request.url.path)
-        await self._budgets.acquire(budgets)
+        await self._turn(budgets)
         try:
             response = await send(SERVICE, self._http, request)
         except HttpStatusError as exc:
@@ -253,6 +278,15 @@ class ZendeskClient:
             raise
         await self._budgets.settle(budgets, response.headers, refused_for=None)
         return response
+
+    async def _turn(self, budgets: tuple[Budget, ...]) -> None:
+        """Wait for the request's slot: one paid ahead for it, or the next one."""
+        paid = _paid_ahead.get()
+        if paid and paid[0].budgets == budgets:
+            slot = paid.pop(0)
+        else:
+            [slot] = await self._budgets.reserve([budgets])
+        await self._budgets.wait_for(slot)
 
     async def me(self) -> ZendeskUser:
         response = await self._call("GET", "/api/v2/users/me")
@@ -347,7 +381,7 @@ class ZendeskClient:
         request = self._http.build_request("GET", content_url, headers=headers)
         # A request to the account's own host spends its budget like any other (B14).
         budgets = budgets_for("GET", request.url.path) if own else ()
-        await self._budgets.acquire(budgets)
+        await self._turn(budgets)
         try:
             response = await self._http.send(request, stream=True, follow_redirects=True)
         except httpx.TransportError as exc:

@@ -4,14 +4,17 @@ Every request spends the account's budget (ZENDESK_REQUESTS_PER_MINUTE); Update 
 Update Many also spend the update budget (ZENDESK_UPDATE_REQUESTS_PER_MINUTE), smsdesk's share
 of the 100 a minute Zendesk allows the account on that endpoint, agents' saves included.
 
-`ZendeskClient` asks its `Budgets` before each request (`acquire`) and tells it each answer
-(`settle`). `SharedBudgets` keeps them in the product database, so every worker process draws
-from the same budgets:
+`ZendeskClient` asks its `Budgets` before each request (`reserve`, `wait_for`) and tells it
+each answer (`settle`). `SharedBudgets` keeps them in the product database, so every worker
+process draws from the same budgets:
 
-- acquire: the request takes the next slot of each budget it spends and sleeps until it.
-  Slots are spaced so that no rolling minute holds more than the budget, a small burst
-  (`BURST_SHARE`) included. A slot further off than `lead` is not taken:
-  `BudgetWait` sends the activity back to Temporal, so no attempt sleeps past its timeout.
+- reserve: the request takes the next slot of each budget it spends, and `wait_for` sleeps
+  until it. Slots are spaced so that no rolling minute holds more than the budget, a small
+  burst (`BURST_SHARE`) included. A slot further off than `lead` is not taken, and then
+  neither is any other slot of the reservation: `BudgetWait` sends the activity back to
+  Temporal, so no attempt sleeps past its timeout and no slot is spent on a request not sent.
+  Requests that only make sense together (a retried write's check and the write) reserve
+  their slots at once, `ZendeskClient.read_then_update`.
 - settle: a 429 pauses the budget Zendesk says is spent (its headers show 0 remaining), or the
   whole account, for at most a window, when Zendesk refused below its limits (a spike); every
   process honours the pause. A 429 on an update whose windows have room, or that asks for a
@@ -28,6 +31,7 @@ import logging
 import math
 import random
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -154,11 +158,26 @@ def pauses(
     return decided
 
 
+@dataclass(frozen=True)
+class Slot:
+    """A request's turn: the budgets it spends, and when it may go, on the database's clock
+    (`at`, for pauses) and on this process's (`due`, `time.monotonic()`, for sleeping)."""
+
+    budgets: tuple[Budget, ...]
+    at: float = 0.0
+    due: float = 0.0
+
+
 class Budgets(Protocol):
     """What `ZendeskClient` asks before each request and tells after each answer."""
 
-    async def acquire(self, budgets: Sequence[Budget]) -> None:
-        """Return when the request may go; `BudgetWait` if not within one attempt's reach."""
+    async def reserve(self, requests: Sequence[Sequence[Budget]]) -> list[Slot]:
+        """Take the slots of these requests, to be sent in this order: all of them, or none
+        and `BudgetWait` when one is not within an attempt's reach."""
+        ...
+
+    async def wait_for(self, slot: Slot) -> None:
+        """Return when the slot's request may go."""
         ...
 
     async def settle(
@@ -171,7 +190,10 @@ class Budgets(Protocol):
 class Unmetered:
     """No budget: one-off commands and tests of other things."""
 
-    async def acquire(self, budgets: Sequence[Budget]) -> None:
+    async def reserve(self, requests: Sequence[Sequence[Budget]]) -> list[Slot]:
+        return [Slot(tuple(budgets)) for budgets in requests]
+
+    async def wait_for(self, slot: Slot) -> None:
         return None
 
     async def settle(
@@ -200,8 +222,8 @@ class SharedBudgets:
         Args:
             engine: the product database.
             per_minute: each budget's requests per window.
-            lead: the longest a request sleeps for its slot; one attempt (30 s) waits for at
-                most two budgets and then its answer (`HTTP_TIMEOUT_SECONDS`).
+            lead: the furthest ahead a slot is taken; one attempt (30 s) sleeps at most this
+                long for its slots, then waits for its answers (`HTTP_TIMEOUT_SECONDS`).
             window_seconds: the window the budgets count over (Zendesk: a minute; tests
                 shorten it).
         """
@@ -210,9 +232,44 @@ class SharedBudgets:
         self._lead = lead
         self._window = window_seconds
 
-    async def acquire(self, budgets: Sequence[Budget]) -> None:
-        for budget in budgets:
-            await self._take(budget)
+    async def reserve(self, requests: Sequence[Sequence[Budget]]) -> list[Slot]:
+        takes = [self._take(budget) for budgets in requests for budget in budgets]
+        if not takes:
+            return [Slot(()) for _ in requests]
+        taken = await asyncio.to_thread(budget_store.reserve, self._engine, takes, lead=self._lead)
+        if isinstance(taken, budget_store.Blocked):
+            ZENDESK_BUDGET_WAITS.labels(taken.name).inc()
+            # Back when the slots come within reach, spread so that waiters do not all come
+            # back at once.
+            ahead = max(0.0, taken.free_at - taken.now - self._lead)
+            raise BudgetWait("zendesk", taken.name, ahead + random.uniform(0.5, 2.0))
+        local_now = time.monotonic()
+        slots: list[Slot] = []
+        reservations = iter(taken)
+        for budgets in requests:
+            # A request goes at the last of its budgets' slots (each is no earlier than the one
+            # before it); a request that spends no budget goes at once.
+            last = None
+            for _ in budgets:
+                last = next(reservations)
+            if last is None:
+                slots.append(Slot(()))
+            else:
+                due = local_now + last.slot - last.now
+                slots.append(Slot(tuple(budgets), at=last.slot, due=due))
+        return slots
+
+    async def wait_for(self, slot: Slot) -> None:
+        while (wait := slot.due - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+            # A pause made while this slot waited voids it: take a slot after the pause.
+            for budget in slot.budgets:
+                until, _ = await asyncio.to_thread(
+                    budget_store.paused_until, self._engine, name=budget.value
+                )
+                if until > slot.at:
+                    [slot] = await self.reserve([slot.budgets])
+                    break
 
     async def settle(
         self, budgets: Sequence[Budget], headers: httpx.Headers, *, refused_for: float | None
@@ -234,33 +291,9 @@ class SharedBudgets:
                 budget_store.pause, self._engine, name=budget.value, seconds=seconds
             )
 
-    async def _take(self, budget: Budget) -> None:
+    def _take(self, budget: Budget) -> budget_store.Take:
         limit = self._per_minute[budget]
         burst = burst_for(limit)
         # Any window then holds at most `burst` at once plus one per interval: the limit.
         interval = self._window / (limit - burst + 1) * ARRIVAL_SLACK
-        while True:
-            taken = await asyncio.to_thread(
-                budget_store.reserve,
-                self._engine,
-                name=budget.value,
-                interval=interval,
-                tolerance=(burst - 1) * interval,
-                lead=self._lead,
-            )
-            if isinstance(taken, budget_store.Blocked):
-                ZENDESK_BUDGET_WAITS.labels(budget.value).inc()
-                # Back when the slots come within reach, spread so that waiters do not all
-                # come back at once.
-                ahead = max(0.0, taken.free_at - taken.now - self._lead)
-                raise BudgetWait("zendesk", budget.value, ahead + random.uniform(0.5, 2.0))
-            wait = taken.slot - taken.now
-            if wait <= 0:
-                return
-            await asyncio.sleep(wait)
-            # A pause made while this slot waited voids it: take a slot after the pause.
-            until, _ = await asyncio.to_thread(
-                budget_store.paused_until, self._engine, name=budget.value
-            )
-            if until <= taken.slot:
-                return
+        return budget_store.Take(budget.value, interval=interval, tolerance=(burst - 1) * interval)

@@ -10,6 +10,7 @@ sleep the difference.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, Float, bindparam, cast, func, literal, select, update
@@ -17,6 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from core.tables import ZendeskBudget
+
+
+class Take(NamedTuple):
+    """One slot wanted of one budget, paced by the generic cell rate algorithm: `interval`
+    seconds apart, up to `tolerance` seconds early after a quiet spell (a burst)."""
+
+    name: str
+    interval: float
+    tolerance: float
 
 
 class Reservation(NamedTuple):
@@ -27,50 +37,81 @@ class Reservation(NamedTuple):
 
 
 class Blocked(NamedTuple):
-    """No slot within reach: the first free moment and the database's clock."""
+    """No slot of budget `name` within reach: its first free moment and the database's clock."""
 
+    name: str
     free_at: float
     now: float
 
 
-#: Takes per `reserve`: the first may miss a row another process is creating.
+class _Missing(NamedTuple):
+    name: str
+
+
+#: Tries per `reserve`: the first may miss a row another process is creating.
 _TRIES = 3
 
 
-def reserve(
-    engine: Engine, *, name: str, interval: float, tolerance: float, lead: float
-) -> Reservation | Blocked:
-    """Take the budget's next slot if it falls within `lead` seconds from now; otherwise take
-    nothing and say when the budget is free.
+def reserve(engine: Engine, takes: Sequence[Take], *, lead: float) -> list[Reservation] | Blocked:
+    """Take every slot in `takes`, in order, if each falls within `lead` seconds from now;
+    otherwise take none and say which budget is not free, and when it is.
 
-    The slots follow the generic cell rate algorithm: `next_at` is the theoretical time of the
-    next request, which may go up to `tolerance` seconds early (a burst after a quiet spell);
-    each request moves it `interval` on.
+    All or none: a request that takes its update slot and then finds no account slot (or a
+    retried write whose check and update are paid together, `SharedBudgets.reserve`) must not
+    leave slots behind that nobody sends in. Each slot is no earlier than the one before it, so
+    a slot is never held idle while the same request waits for a later one.
     """
     statements = _statements(engine.dialect.name)
-    values = {"budget": name, "interval": interval, "tolerance": tolerance, "lead": lead}
-    blocked: Blocked | None = None
+    outcome: list[Reservation] | Blocked | _Missing | None = None
     for _ in range(_TRIES):
-        with engine.begin() as connection:
-            taken = connection.execute(statements.take, values).first()
-            if taken is not None:
-                # RETURNING shows the new `next_at`; the slot taken follows from it.
-                new_next, paused_until, clock = taken
-                slot = max(new_next - interval - tolerance, paused_until, clock)
-                return Reservation(slot=slot, now=clock)
-            row = connection.execute(statements.free_at, values).first()
-        if row is None:
-            _create(engine, name)
+        outcome = _take_all(engine, statements, takes, lead)
+        if isinstance(outcome, _Missing):
+            _create(engine, outcome.name)
             continue
-        blocked = Blocked(free_at=row[0], now=row[1])
-        if blocked.free_at > blocked.now + lead:
-            return blocked
-        # In reach after all: on PostgreSQL each statement sees what was committed when it
-        # began, so another process created the row (or time brought the slot within `lead`)
-        # between the two. Answering "blocked" would send a request back for nothing.
-    if blocked is None:
-        raise RuntimeError(f"the {name} budget has no row in zendeskbudget")
-    return blocked
+        if isinstance(outcome, Blocked) and outcome.free_at <= outcome.now + lead:
+            # In reach after all: on PostgreSQL each statement sees what was committed when it
+            # began, so another process created the row (or time brought the slot within
+            # `lead`) between the take and the read. Answering "blocked" would send a request
+            # back for nothing.
+            continue
+        return outcome
+    if isinstance(outcome, _Missing) or outcome is None:
+        raise RuntimeError(f"a budget of {[t.name for t in takes]} has no row in zendeskbudget")
+    return outcome
+
+
+def _take_all(
+    engine: Engine, statements: _Statements, takes: Sequence[Take], lead: float
+) -> list[Reservation] | Blocked | _Missing:
+    taken: list[Reservation] = []
+    with engine.connect() as connection, connection.begin() as transaction:
+        names = sorted({take.name for take in takes})
+        if len(names) > 1 and engine.dialect.name == "postgresql":
+            # Rows locked in one order by everyone: takes follow the requests' order, which
+            # differs between callers, and two of them would otherwise deadlock.
+            connection.execute(statements.lock, {"budgets": names}).all()
+        not_before = 0.0
+        for take in takes:
+            values = {
+                "budget": take.name,
+                "interval": take.interval,
+                "tolerance": take.tolerance,
+                "lead": lead,
+                "not_before": not_before,
+            }
+            row = connection.execute(statements.take, values).first()
+            if row is None:
+                free = connection.execute(statements.free_at, values).first()
+                transaction.rollback()
+                if free is None:
+                    return _Missing(take.name)
+                return Blocked(name=take.name, free_at=free[0], now=free[1])
+            # RETURNING shows the new `next_at`; the slot taken follows from it.
+            new_next, paused_until, clock = row
+            slot = max(new_next - take.interval - take.tolerance, paused_until, clock, not_before)
+            taken.append(Reservation(slot=slot, now=clock))
+            not_before = slot
+    return taken
 
 
 def pause(engine: Engine, *, name: str, seconds: float) -> None:
@@ -92,6 +133,7 @@ def paused_until(engine: Engine, *, name: str) -> tuple[float, float]:
 
 
 class _Statements(NamedTuple):
+    lock: Any
     take: Any
     free_at: Any
     pause: Any
@@ -106,8 +148,12 @@ def _statements(dialect: str) -> _Statements:
     now, greatest = _now(dialect), _greatest(dialect)
     name = col(ZendeskBudget.name) == bindparam("budget")
     next_at, paused = col(ZendeskBudget.next_at), col(ZendeskBudget.paused_until)
-    start = greatest(next_at - bindparam("tolerance"), paused, now)
+    start = greatest(next_at - bindparam("tolerance"), paused, now, bindparam("not_before"))
     return _Statements(
+        lock=select(col(ZendeskBudget.name))
+        .where(col(ZendeskBudget.name).in_(bindparam("budgets", expanding=True)))
+        .order_by(col(ZendeskBudget.name))
+        .with_for_update(),
         take=update(ZendeskBudget)
         .where(name, start <= now + bindparam("lead"))
         .values(next_at=greatest(next_at, start) + bindparam("interval"))

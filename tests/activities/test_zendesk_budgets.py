@@ -49,11 +49,17 @@ def attempt(number: int) -> ActivityEnvironment:
     return env
 
 
-async def make_rig(app: FastAPI, http: httpx.AsyncClient, engine: Engine, update: int) -> Rig:
-    budgets = SharedBudgets(engine, per_minute={Budget.ACCOUNT: 100_000, Budget.UPDATE: update})
-    zendesk = ZendeskClient(
+def client_on(
+    http: httpx.AsyncClient, engine: Engine, *, update: int, account: int = 100_000
+) -> ZendeskClient:
+    budgets = SharedBudgets(engine, per_minute={Budget.ACCOUNT: account, Budget.UPDATE: update})
+    return ZendeskClient(
         http, base_url="https://acme.zendesk.com", authorization=f"Bearer {TOKEN}", budgets=budgets
     )
+
+
+async def make_rig(app: FastAPI, http: httpx.AsyncClient, engine: Engine, update: int) -> Rig:
+    zendesk = client_on(http, engine, update=update)
     activities = ZendeskActivities(zendesk, engine)
     user = await zendesk.create_or_update_user(name="Ana", external_id="sms:+15551230001")
     opened = await attempt(1).run(
@@ -130,3 +136,27 @@ async def test_a_write_with_no_slot_in_reach_goes_back_to_temporal_unsent(
     assert delay is not None and timedelta(seconds=45) < delay < timedelta(seconds=60)
     assert rig.puts() == 1  # the waiting write never left
     assert rig.bodies() == ["Where is my order?", "Hello?"]
+
+
+async def test_a_retried_comment_with_no_slot_for_its_write_does_not_spend_one_on_its_check(
+    sandbox: tuple[FastAPI, httpx.AsyncClient], engine: Engine
+) -> None:
+    """A retry checks the ticket's audits before it writes. When the account budget has a slot
+    for the check but none for the write after it, the attempt must go back to Temporal
+    before the check: otherwise each retry spends the binding budget on a read and never
+    writes (a bench run read audits 6,580 times for 392 updates)."""
+    app, http = sandbox
+    rig = await make_rig(app, http, engine, update=100_000)
+    # The same budgets, now at 2 a minute: one slot now, the next 30 s on (past the lead).
+    tight = client_on(http, engine, update=100_000, account=2)
+    log = app.state.sandbox.request_log
+    before = len(log)
+    with pytest.raises(ApplicationError) as waiting:
+        await attempt(2).run(
+            ZendeskActivities(tight, engine).add_customer_comment, comment(rig, "SM2", "Hello?")
+        )
+    assert waiting.value.type == "BudgetWait" and not waiting.value.non_retryable
+    assert len(log) == before  # neither the check nor the write was sent
+    # And the slot the check would have had is still free: a lone read gets it at once.
+    await tight.get_ticket(rig.ticket_id)
+    assert len(log) == before + 1

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from clients import errors
-from clients.zendesk_budget import Budget
+from clients.zendesk_budget import Budget, Slot
 from tests.helpers.scripted_http import (
     BASE,
     BEARER,
@@ -162,9 +162,27 @@ async def test_a_refusal_is_reported_to_the_budgets_before_it_is_raised(
     ]
 
 
+async def test_a_read_then_update_go_on_slots_reserved_together() -> None:
+    """One reservation for both requests; a read after them (or outside) takes its own."""
+    budgets = RecordingBudgets()
+    async with scripted_zendesk(
+        ok({"audits": []}),
+        ok({"ticket": TICKET}),
+        ok({"ticket": TICKET}),
+        budgets=budgets,
+    ) as (zd, _):
+        async with zd.read_then_update():
+            await zd.latest_audits(42)
+            await zd.update_ticket(42, NOTE)
+            await zd.get_ticket(42)
+    read, update = (Budget.ACCOUNT,), (Budget.UPDATE, Budget.ACCOUNT)
+    assert budgets.reserved == [[read, update], [read]]
+    assert budgets.acquired == [read, update, read]
+
+
 async def test_a_request_whose_budget_has_no_slot_is_never_sent() -> None:
     class Exhausted(RecordingBudgets):
-        async def acquire(self, budgets: object) -> None:
+        async def reserve(self, requests: object) -> list[Slot]:
             raise errors.BudgetWait("zendesk", "update", retry_after=8.0)
 
     async with scripted_zendesk(budgets=Exhausted()) as (zd, script):

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from clients.zendesk import Authorization, ZendeskClient
-from clients.zendesk_budget import Budget, Budgets
+from clients.zendesk_budget import Budget, Budgets, Slot
 
 BASE = "https://acme.zendesk.com"
 BEARER = "Bearer tok-1"
@@ -58,13 +58,18 @@ class Script:
 class RecordingBudgets:
     """`Budgets` that never wait and remember what they were asked and told."""
 
+    reserved: list[list[tuple[Budget, ...]]] = field(default_factory=list)
     acquired: list[tuple[Budget, ...]] = field(default_factory=list)
     settled: list[tuple[tuple[Budget, ...], httpx.Headers, float | None]] = field(
         default_factory=list
     )
 
-    async def acquire(self, budgets: Sequence[Budget]) -> None:
-        self.acquired.append(tuple(budgets))
+    async def reserve(self, requests: Sequence[Sequence[Budget]]) -> list[Slot]:
+        self.reserved.append([tuple(budgets) for budgets in requests])
+        return [Slot(tuple(budgets)) for budgets in requests]
+
+    async def wait_for(self, slot: Slot) -> None:
+        self.acquired.append(slot.budgets)
 
     async def settle(
         self, budgets: Sequence[Budget], headers: httpx.Headers, *, refused_for: float | None
