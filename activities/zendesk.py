@@ -4,14 +4,16 @@ limit spreads the account's request budget over every conversation (B5).
 Exactly-once (B4): ticket creation sends an `Idempotency-Key`; every create and update carries
 a reference in its audit metadata (`core.markers`, B13: never in the comment body, so agents
 read the customer's text as sent), and a retried attempt first looks for its reference among
-the ticket's latest audits.
+the ticket's latest audits, unless no earlier attempt can have reached Zendesk
+(`activities.retried_writes`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +22,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.errors import retry_decisions
+from activities.retried_writes import UNPROCESSED, UnprocessedAttempts
 from activities.uploads import comment_with_uploads, expired, refused_uploads, uploads_expired
 from clients.errors import RejectedRequest, Unprocessable
 from clients.zendesk import ZendeskClient, ZendeskTicket
@@ -185,6 +188,7 @@ class ZendeskActivities:
         self._zendesk = client
         self._engine = engine
         self._agents: dict[int, AgentResult] = {}
+        self._unprocessed = UnprocessedAttempts()
 
     @activity.defn
     async def ensure_requester(self, request: RequesterInput) -> RequesterResult:
@@ -276,8 +280,8 @@ class ZendeskActivities:
         """Add the customer's texts to the ticket; reopen it in the same request (M7)."""
         body = comment_body(request.texts)
         with retry_decisions():
-            async with self._check_then_write():
-                if activity.info().attempt > 1:
+            async with self._written_once() as check:
+                if check:
                     existing = await self._find_written(request.ticket_id, batch_key(request.texts))
                     if existing is not None:
                         return CommentResult(ticket=existing)
@@ -306,8 +310,8 @@ class ZendeskActivities:
         """A private note for agents (B2, B8). A closed ticket cannot take one: that is said
         in the result rather than retried forever."""
         with retry_decisions():
-            async with self._check_then_write():
-                if activity.info().attempt > 1:
+            async with self._written_once() as check:
+                if check:
                     if await self._find_written(request.ticket_id, request.key) is not None:
                         return NoteResult(written=True)
                 update: dict[str, Any] = {
@@ -371,14 +375,26 @@ class ZendeskActivities:
             ticket = await self._zendesk.get_ticket(link.ticket_id)
         return RecallResult(ticket=_result(ticket))
 
-    def _check_then_write(self) -> AbstractAsyncContextManager[None]:
-        """A retried write's check for its earlier attempt and the write itself take their
-        budget slots together: when the account budget binds, a check whose write then found
-        no slot would send the attempt back to check again, and retried writes would spend the
-        budget on checks alone (a bench run read audits 6,580 times for 392 updates)."""
-        if activity.info().attempt == 1:
-            return nullcontext()
-        return self._zendesk.read_then_update()
+    @asynccontextmanager
+    async def _written_once(self) -> AsyncIterator[bool]:
+        """Around a write: yields whether it must first check for an earlier attempt's
+        (`_find_written`), which is only when an earlier attempt may have reached Zendesk.
+
+        The check and the write then take their budget slots together: when the account
+        budget binds, a check whose write found no slot would send the attempt back to check
+        again, and retries would spend the budget on checks alone (a bench run read audits
+        6,580 times for 392 updates).
+        """
+        info = activity.info()
+        if self._unprocessed.none_may_have_written(info):
+            try:
+                yield False
+            except UNPROCESSED:
+                self._unprocessed.remember(info)
+                raise
+        else:
+            async with self._zendesk.read_then_update():
+                yield True
 
     async def _find_written(self, ticket_id: int, key: str) -> TicketResult | None:
         """The ticket, if an earlier attempt's write with reference `key` landed on it.

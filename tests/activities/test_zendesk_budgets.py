@@ -4,6 +4,7 @@ to wait, and lands exactly once when retried."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from activities.zendesk import (
 )
 from clients.zendesk import ZendeskClient
 from clients.zendesk_budget import Budget, SharedBudgets
+from sandbox.faults import FaultSpec
 from sandbox.zendesk import create_zendesk_app
 
 TOKEN = "test-token"
@@ -42,6 +44,10 @@ class Rig:
         log = self.app.state.sandbox.request_log
         return sum(1 for r in log if r["method"] == "PUT")
 
+    def audit_reads(self) -> int:
+        log = self.app.state.sandbox.request_log
+        return sum(1 for r in log if r["route"] == "/api/v2/tickets/{ticket_id}/audits")
+
 
 def attempt(number: int) -> ActivityEnvironment:
     env = ActivityEnvironment()
@@ -50,9 +56,11 @@ def attempt(number: int) -> ActivityEnvironment:
 
 
 def client_on(
-    http: httpx.AsyncClient, engine: Engine, *, update: int, account: int = 100_000
+    http: httpx.AsyncClient, engine: Engine, *, update: int, account: int = 100_000, **pace: float
 ) -> ZendeskClient:
-    budgets = SharedBudgets(engine, per_minute={Budget.ACCOUNT: account, Budget.UPDATE: update})
+    budgets = SharedBudgets(
+        engine, per_minute={Budget.ACCOUNT: account, Budget.UPDATE: update}, **pace
+    )
     return ZendeskClient(
         http, base_url="https://acme.zendesk.com", authorization=f"Bearer {TOKEN}", budgets=budgets
     )
@@ -160,3 +168,59 @@ async def test_a_retried_comment_with_no_slot_for_its_write_does_not_spend_one_o
     # And the slot the check would have had is still free: a lone read gets it at once.
     await tight.get_ticket(rig.ticket_id)
     assert len(log) == before + 1
+
+
+async def test_a_retry_after_attempts_that_never_reached_zendesk_writes_without_a_check(
+    sandbox: tuple[FastAPI, httpx.AsyncClient], engine: Engine
+) -> None:
+    """An attempt that found no budget slot sent nothing, so its retry has nothing to look
+    for. The worker process remembers that; a retry on another process does not know it and
+    checks, as every retry may."""
+    app, http = sandbox
+    rig = await make_rig(app, http, engine, update=100_000)
+    # One update every 3 s, taken at most 0.5 s ahead: the second write in a row must wait.
+    slow = ZendeskActivities(client_on(http, engine, update=1, lead=0.5, window_seconds=3), engine)
+    await attempt(1).run(slow.add_customer_comment, comment(rig, "SM2", "Hello?"))
+    for number in (1, 2):
+        with pytest.raises(ApplicationError) as waiting:
+            await attempt(number).run(slow.add_customer_comment, comment(rig, "SM3", "Anyone?"))
+        assert waiting.value.type == "BudgetWait"
+    await asyncio.sleep(3.2)
+    await attempt(3).run(slow.add_customer_comment, comment(rig, "SM3", "Anyone?"))
+    assert rig.audit_reads() == 0
+    assert rig.bodies() == ["Where is my order?", "Hello?", "Anyone?"]
+
+    # The same retry on a process that did not see the earlier attempts: it checks, finds the
+    # comment written, and writes nothing.
+    another = ZendeskActivities(client_on(http, engine, update=100_000), engine)
+    await attempt(4).run(another.add_customer_comment, comment(rig, "SM3", "Anyone?"))
+    assert rig.audit_reads() == 1
+    assert rig.bodies() == ["Where is my order?", "Hello?", "Anyone?"]
+
+
+async def test_a_retry_after_an_attempt_that_may_have_written_checks_first(
+    sandbox: tuple[FastAPI, httpx.AsyncClient], engine: Engine
+) -> None:
+    """An attempt that ended any other way (here: a 503, which may come after Zendesk wrote)
+    may have written, and so may an attempt this process never saw: what it remembers of
+    earlier unsent attempts then no longer counts."""
+    app, http = sandbox
+    rig = await make_rig(app, http, engine, update=100_000)
+    slow = ZendeskActivities(client_on(http, engine, update=1, lead=0.5, window_seconds=3), engine)
+    another = ZendeskActivities(client_on(http, engine, update=100_000), engine)
+    await attempt(1).run(slow.add_customer_comment, comment(rig, "SM2", "Hello?"))
+    with pytest.raises(ApplicationError):  # attempt 1: no slot, nothing sent
+        await attempt(1).run(slow.add_customer_comment, comment(rig, "SM3", "Anyone?"))
+    app.state.sandbox.faults.arm(FaultSpec(status=503, path_contains=f"/{rig.ticket_id}"))
+    with pytest.raises(ApplicationError):  # attempt 2, on another process: sent, answered 503
+        await attempt(2).run(another.add_customer_comment, comment(rig, "SM3", "Anyone?"))
+    assert rig.audit_reads() == 1  # that process knew nothing of attempt 1
+    await asyncio.sleep(3.2)
+    app.state.sandbox.faults.arm(FaultSpec(status=503, path_contains=f"/{rig.ticket_id}"))
+    with pytest.raises(ApplicationError):  # attempt 3, back here: sent, answered 503
+        await attempt(3).run(slow.add_customer_comment, comment(rig, "SM3", "Anyone?"))
+    assert rig.audit_reads() == 2  # attempt 2 may have written: attempt 1's memory is stale
+    await asyncio.sleep(3.2)
+    await attempt(4).run(slow.add_customer_comment, comment(rig, "SM3", "Anyone?"))
+    assert rig.audit_reads() == 3
+    assert rig.bodies() == ["Where is my order?", "Hello?", "Anyone?"]
