@@ -57,9 +57,10 @@ def reserve(engine: Engine, takes: Sequence[Take], *, lead: float) -> list[Reser
     otherwise take none and say which budget is not free, and when it is.
 
     All or none: a request that takes its update slot and then finds no account slot (or a
-    retried write whose check and update are paid together, `SharedBudgets.reserve`) must not
-    leave slots behind that nobody sends in. Each slot is no earlier than the one before it, so
-    a slot is never held idle while the same request waits for a later one.
+    retried write whose check and update are paid together, `SharedBudgets.reserve`) gives
+    back the slots it took, so that none is left behind that nobody sends in. Each slot is no
+    earlier than the one before it, so a slot is never held idle while the same request waits
+    for a later one.
     """
     statements = _statements(engine.dialect.name)
     outcome: list[Reservation] | Blocked | _Missing | None = None
@@ -83,35 +84,48 @@ def reserve(engine: Engine, takes: Sequence[Take], *, lead: float) -> list[Reser
 def _take_all(
     engine: Engine, statements: _Statements, takes: Sequence[Take], lead: float
 ) -> list[Reservation] | Blocked | _Missing:
-    taken: list[Reservation] = []
-    with engine.connect() as connection, connection.begin() as transaction:
-        names = sorted({take.name for take in takes})
-        if len(names) > 1 and engine.dialect.name == "postgresql":
-            # Rows locked in one order by everyone: takes follow the requests' order, which
-            # differs between callers, and two of them would otherwise deadlock.
-            connection.execute(statements.lock, {"budgets": names}).all()
-        not_before = 0.0
-        for take in takes:
-            values = {
-                "budget": take.name,
-                "interval": take.interval,
-                "tolerance": take.tolerance,
-                "lead": lead,
-                "not_before": not_before,
-            }
+    # One short transaction per slot, not one around them all: on SQLite the product database's
+    # writer lock is shared with the webhooks' intake journal, and a worker thread holding it
+    # across two statements (waiting for the GIL in between) kept the webhooks waiting.
+    taken: list[tuple[Take, Reservation, float]] = []
+    not_before = 0.0
+    for take in takes:
+        values = {
+            "budget": take.name,
+            "interval": take.interval,
+            "tolerance": take.tolerance,
+            "lead": lead,
+            "not_before": not_before,
+        }
+        with engine.begin() as connection:
             row = connection.execute(statements.take, values).first()
-            if row is None:
-                free = connection.execute(statements.free_at, values).first()
-                transaction.rollback()
-                if free is None:
-                    return _Missing(take.name)
-                return Blocked(name=take.name, free_at=free[0], now=free[1])
-            # RETURNING shows the new `next_at`; the slot taken follows from it.
-            new_next, paused_until, clock = row
-            slot = max(new_next - take.interval - take.tolerance, paused_until, clock, not_before)
-            taken.append(Reservation(slot=slot, now=clock))
-            not_before = slot
-    return taken
+            free = (
+                None if row is not None else connection.execute(statements.free_at, values).first()
+            )
+        if row is None:
+            _give_back(engine, statements, taken)
+            if free is None:
+                return _Missing(take.name)
+            return Blocked(name=take.name, free_at=free[0], now=free[1])
+        # RETURNING shows the new `next_at`; the slot taken follows from it.
+        new_next, paused_until, clock = row
+        slot = max(new_next - take.interval - take.tolerance, paused_until, clock, not_before)
+        taken.append((take, Reservation(slot=slot, now=clock), new_next))
+        not_before = slot
+    return [reservation for _, reservation, _ in taken]
+
+
+def _give_back(
+    engine: Engine, statements: _Statements, taken: Sequence[tuple[Take, Reservation, float]]
+) -> None:
+    """Return the slots of a reservation that could not be completed, latest first. A slot
+    another process has taken a later one behind cannot be returned; it goes unused."""
+    for take, _, new_next in reversed(taken):
+        with engine.begin() as connection:
+            connection.execute(
+                statements.give_back,
+                {"budget": take.name, "interval": take.interval, "taken_next": new_next},
+            )
 
 
 def pause(engine: Engine, *, name: str, seconds: float) -> None:
@@ -133,8 +147,8 @@ def paused_until(engine: Engine, *, name: str) -> tuple[float, float]:
 
 
 class _Statements(NamedTuple):
-    lock: Any
     take: Any
+    give_back: Any
     free_at: Any
     pause: Any
     paused_until: Any
@@ -150,14 +164,13 @@ def _statements(dialect: str) -> _Statements:
     next_at, paused = col(ZendeskBudget.next_at), col(ZendeskBudget.paused_until)
     start = greatest(next_at - bindparam("tolerance"), paused, now, bindparam("not_before"))
     return _Statements(
-        lock=select(col(ZendeskBudget.name))
-        .where(col(ZendeskBudget.name).in_(bindparam("budgets", expanding=True)))
-        .order_by(col(ZendeskBudget.name))
-        .with_for_update(),
         take=update(ZendeskBudget)
         .where(name, start <= now + bindparam("lead"))
         .values(next_at=greatest(next_at, start) + bindparam("interval"))
         .returning(next_at, paused, now),
+        give_back=update(ZendeskBudget)
+        .where(name, next_at == bindparam("taken_next"))
+        .values(next_at=next_at - bindparam("interval")),
         free_at=select(greatest(next_at - bindparam("tolerance"), paused), now).where(name),
         pause=update(ZendeskBudget)
         .where(name)
