@@ -10,8 +10,8 @@ process draws from the same budgets:
 
 - reserve: the request takes the next slot of each budget it spends, and `wait_for` sleeps
   until it. Slots are spaced so that no rolling minute holds more than the budget, a small
-  burst (`BURST_SHARE`) included. A slot further off than `lead` is not taken, and then
-  neither is any other slot of the reservation: `BudgetWait` sends the activity back to
+  burst (`BURST_SHARE`) included. A slot further off than `lead` is not taken, and the slots
+  the reservation already took are given back: `BudgetWait` sends the activity back to
   Temporal, so no attempt sleeps past its timeout and no slot is spent on a request not sent.
   Requests that only make sense together (a retried write's check and the write) reserve
   their slots at once, `ZendeskClient.read_then_update`.

@@ -1,10 +1,11 @@
 """The shared Zendesk budgets in the product database: atomic slot reservations and pauses.
 
-Each call is one statement, atomic on both engines without an explicit lock: PostgreSQL
-locks the row for the UPDATE and re-checks its WHERE against the committed row, SQLite runs
-one writer at a time. Time is the database's clock (epoch seconds), so every process and host
-measures slots and pauses on the same clock; callers get "now" back with each answer and
-sleep the difference.
+Each slot is taken or given back by one statement, atomic on both engines without an explicit
+lock: PostgreSQL locks the row for the UPDATE and re-checks its WHERE against the committed
+row, SQLite runs one writer at a time. A reservation of several slots is several such
+statements, never one transaction around them (see `_take_all`). Time is the database's
+clock (epoch seconds), so every process and host measures slots and pauses on the same clock;
+callers get "now" back with each answer and sleep the difference.
 """
 
 from __future__ import annotations
