@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import retry_decisions
 from clients.klaviyo import KlaviyoClient
@@ -28,6 +29,7 @@ from clients.zendesk import ZendeskClient, ZendeskTicketDetails, ZendeskUser
 from core.conversation import SMS_EXTERNAL_ID_PREFIX
 from core.conversation import WORKFLOW_ID_PREFIX as CONVERSATION_PREFIX
 from core.phone import InvalidPhoneNumber, to_e164
+from core.tables import TicketLink
 from core.ticket_metrics import Metric
 from infra import db
 
@@ -56,6 +58,9 @@ PROPERTY_NAMES = (
 
 class TicketLookup(BaseModel):
     ticket_id: int
+    #: For `known_opened_ticket`: smsdesk opened this ticket, so a missing record means its
+    #: create has not been recorded yet (retryable), not that the ticket is someone else's.
+    awaits_record: bool = False
 
 
 class KlaviyoProfileRef(BaseModel):
@@ -114,11 +119,16 @@ class MetricsActivities:
         """The ticket as smsdesk's own create left it, with its requester's contact: no
         Zendesk request. None when smsdesk did not open it, or when the create response holds
         names only Zendesk can give (an assignee, a group, filled custom fields)."""
-        snapshot = await asyncio.to_thread(self._opened_by_smsdesk, request.ticket_id)
+        link = await asyncio.to_thread(db.ticket_link, self._engine, ticket_id=request.ticket_id)
+        if link is None and request.awaits_record:
+            raise ApplicationError(
+                f"ticket {request.ticket_id}: smsdesk opened it but has not recorded it yet",
+                type="NotRecordedYet",
+            )
+        snapshot = await asyncio.to_thread(self._opened_by_smsdesk, link)
         return KnownTicket(snapshot=snapshot)
 
-    def _opened_by_smsdesk(self, ticket_id: int) -> TicketSnapshot | None:
-        link = db.ticket_link(self._engine, ticket_id=ticket_id)
+    def _opened_by_smsdesk(self, link: TicketLink | None) -> TicketSnapshot | None:
         if link is None or link.opened_as is None:
             return None
         ticket = ZendeskTicketDetails.model_validate_json(link.opened_as)

@@ -65,6 +65,10 @@ class TicketMetricsInput(BaseModel):
     #: `workflow.patched` also upserts the `TemporalChangeVersion` search attribute, a
     #: visibility write for each of these short runs.
     known_tickets_first: bool = False
+    #: The event named one of smsdesk's conversations as the ticket's external id. Zendesk can
+    #: announce a ticket before the activity that created it has recorded it, so its record is
+    #: awaited for a few seconds before Zendesk is read instead.
+    opened_by_smsdesk: bool = False
 
     @classmethod
     def for_event(
@@ -75,6 +79,7 @@ class TicketMetricsInput(BaseModel):
         occurred_at: datetime,
         event_id: str,
         settings: Settings,
+        opened_by_smsdesk: bool = False,
     ) -> TicketMetricsInput:
         brands = settings.metrics_brand_ids
         return cls(
@@ -86,6 +91,7 @@ class TicketMetricsInput(BaseModel):
             zendesk_task_queue=settings.zendesk_task_queue,
             brand_ids=None if brands is None else sorted(brands),
             known_tickets_first=True,
+            opened_by_smsdesk=opened_by_smsdesk,
         )
 
     @property

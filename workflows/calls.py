@@ -51,12 +51,18 @@ class Calls:
             return await self.run(method, arg)
         return await self.local(method, arg)
 
-    async def local(self, method: ActivityMethod[Activities, Arg, Result], arg: Arg) -> Result:
+    async def local(
+        self,
+        method: ActivityMethod[Activities, Arg, Result],
+        arg: Arg,
+        *,
+        retry_policy: RetryPolicy = DURABLE_RETRY,
+    ) -> Result:
         """A short read as a local activity: it runs inside the workflow task, sparing the
         server an activity task and a workflow task per call. Longer backoffs still wait on a
         durable timer."""
         return await workflow.execute_local_activity_method(
-            method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DURABLE_RETRY
+            method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=retry_policy
         )
 
     async def zendesk(self, method: ActivityMethod[Activities, Arg, Result], arg: Arg) -> Result:

@@ -3,6 +3,7 @@ Zendesk/Klaviyo HTTP: decisions (brand filter, skips), retries and refusals, dup
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -45,15 +46,20 @@ class Harness:
     ticket_id: int
 
     async def run(self, metric: Metric = Metric.OPENED, **settings: Any) -> TicketMetricsResult:
+        return await (await self.start(metric, **settings)).result()
+
+    async def start(
+        self, metric: Metric = Metric.OPENED, *, opened_by_smsdesk: bool = False, **settings: Any
+    ) -> WorkflowHandle[Any, TicketMetricsResult]:
         request = self.request(metric, self.settings.model_copy(update=settings))
-        result: TicketMetricsResult = await self.client.execute_workflow(
+        request = request.model_copy(update={"opened_by_smsdesk": opened_by_smsdesk})
+        return await self.client.start_workflow(
             WORKFLOW_NAME,
             request,
             id=request.workflow_id + "-" + uuid.uuid4().hex[:6],
             task_queue=self.settings.temporal_task_queue,
             result_type=TicketMetricsResult,
         )
-        return result
 
     def request(self, metric: Metric, settings: Settings) -> TicketMetricsInput:
         return TicketMetricsInput.for_event(
@@ -108,14 +114,11 @@ async def test_opened_ticket_is_sent_with_a_valid_body(harness: Harness) -> None
     assert post.attributes["metric"]["data"]["attributes"]["name"] == "Opened Ticket"
 
 
-async def test_ticket_smsdesk_opened_becomes_an_event_without_a_zendesk_request(
-    harness: Harness, engine: Engine
-) -> None:
-    # B14: a new conversation costs two Zendesk requests (requester, create); its Opened
-    # Ticket event is built from the create response and the requester's contact.
-    opened = ticket_json(harness.ticket_id, assignee_id=None, group_id=None, custom_fields=[])
+def record_opened_by_smsdesk(engine: Engine, ticket_id: int) -> None:
+    """What the create's activity records: the create response, and the requester it used."""
+    opened = ticket_json(ticket_id, assignee_id=None, group_id=None, custom_fields=[])
     link = TicketLink(
-        ticket_id=harness.ticket_id,
+        ticket_id=ticket_id,
         conversation_id="sms-+15550100001-+15551230001",
         sender_number="+15550100001",
         customer_phone="+15551230001",
@@ -125,6 +128,14 @@ async def test_ticket_smsdesk_opened_becomes_an_event_without_a_zendesk_request(
     db.remember_requester(
         engine, user_id=10001, email=None, phone=None, external_id="sms:+15551230001"
     )
+
+
+async def test_ticket_smsdesk_opened_becomes_an_event_without_a_zendesk_request(
+    harness: Harness, engine: Engine
+) -> None:
+    # B14: a new conversation costs two Zendesk requests (requester, create); its Opened
+    # Ticket event is built from the create response and the requester's contact.
+    record_opened_by_smsdesk(engine, harness.ticket_id)
     result = await harness.run(Metric.OPENED)
     assert result.outcome == "sent"
     assert sum(harness.apis.zendesk.calls.values()) == 0
@@ -133,6 +144,30 @@ async def test_ticket_smsdesk_opened_becomes_an_event_without_a_zendesk_request(
     profile = post.attributes["profile"]["data"]["attributes"]
     assert profile == {"phone_number": "+15551230001"}
     assert post.attributes["properties"]["Subject"] == "Broken zipper"
+
+
+async def test_an_event_ahead_of_the_creates_record_waits_for_it_not_for_zendesk(
+    harness: Harness, engine: Engine
+) -> None:
+    # Zendesk announced the ticket (its external id a conversation's) before the activity that
+    # created it recorded it: the run waits for the record rather than reading Zendesk twice.
+    run = await harness.start(Metric.OPENED, opened_by_smsdesk=True)
+    await asyncio.sleep(0.5)
+    record_opened_by_smsdesk(engine, harness.ticket_id)
+    result = await run.result()
+    assert result.outcome == "sent"
+    assert sum(harness.apis.zendesk.calls.values()) == 0
+    [post] = harness.apis.klaviyo.posted
+    assert post.attributes["properties"]["Subject"] == "Broken zipper"
+
+
+async def test_a_record_that_never_comes_is_replaced_by_reading_zendesk(harness: Harness) -> None:
+    started = time.monotonic()
+    result = await (await harness.start(Metric.OPENED, opened_by_smsdesk=True)).result()
+    assert result.outcome == "sent"
+    assert time.monotonic() - started >= 4.5  # it waited for the record first...
+    assert sum(harness.apis.zendesk.calls.values()) >= 1  # ...then read the ticket
+    assert len(harness.apis.klaviyo.posted) == 1
 
 
 async def test_ticket_of_another_brand_is_skipped_after_one_zendesk_call(harness: Harness) -> None:
@@ -229,3 +264,21 @@ async def test_second_start_for_the_same_ticket_event_is_a_no_op(harness: Harnes
     history = await handle.fetch_history()
     replayer = Replayer(workflows=[TicketMetrics], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
+
+
+@pytest.mark.parametrize(
+    ("external_id", "awaited"),
+    [("sms-conversation-15550100001-15551230001", True), ("crm-4411", False), (None, False)],
+)
+def test_only_a_ticket_named_after_a_conversation_has_its_record_awaited(
+    harness: Harness, external_id: str | None, awaited: bool
+) -> None:
+    event = ZendeskEvent.model_validate(
+        {
+            "type": "zen:event-type:ticket.created",
+            "id": "01HZY",
+            "time": OPENED_AT.isoformat(),
+            "detail": {"id": str(harness.ticket_id), "external_id": external_id},
+        }
+    )
+    assert metrics_input(event, Metric.OPENED, harness.settings).opened_by_smsdesk is awaited
