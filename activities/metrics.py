@@ -26,8 +26,7 @@ from temporalio.exceptions import ApplicationError
 from activities.errors import retry_decisions
 from clients.klaviyo import KlaviyoClient
 from clients.zendesk import ZendeskClient, ZendeskTicketDetails, ZendeskUser
-from core.conversation import SMS_EXTERNAL_ID_PREFIX
-from core.conversation import WORKFLOW_ID_PREFIX as CONVERSATION_PREFIX
+from core.conversation import SMS_EXTERNAL_ID_PREFIX, names_a_conversation
 from core.phone import InvalidPhoneNumber, to_e164
 from core.tables import TicketLink
 from core.ticket_metrics import Metric
@@ -261,9 +260,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _is_sms_ticket(ticket: ZendeskTicketDetails) -> bool:
     # Zendesk sees smsdesk's tickets as API tickets; the customer's channel was SMS.
-    return (ticket.external_id or "").startswith(CONVERSATION_PREFIX) or ticket.via.get(
-        "channel"
-    ) == "sms"
+    return names_a_conversation(ticket.external_id) or ticket.via.get("channel") == "sms"
 
 
 def _via(via: dict[str, Any]) -> str | None:

@@ -198,6 +198,11 @@ def conversation_id(sender_number: str, customer_phone: str, settings: Settings)
     return WORKFLOW_ID_PREFIX + conversation_key(sender_number, customer_phone, settings)
 
 
+def names_a_conversation(external_id: str | None) -> bool:
+    """Whether a ticket's external id is a conversation's workflow id: smsdesk opened it."""
+    return (external_id or "").startswith(WORKFLOW_ID_PREFIX)
+
+
 def conversation_key(sender_number: str, customer_phone: str, settings: Settings) -> str:
     if settings.pii_protection:
         return pii_hash(f"{sender_number}|{customer_phone}", settings)

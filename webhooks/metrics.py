@@ -5,7 +5,7 @@ skipped, where an operator can read it.
 
 from __future__ import annotations
 
-from core.conversation import WORKFLOW_ID_PREFIX as CONVERSATION_PREFIX
+from core.conversation import names_a_conversation
 from core.messages import TicketStatus
 from core.settings import Settings
 from core.ticket_metrics import Metric, TicketMetricsInput
@@ -36,5 +36,5 @@ def metrics_input(event: ZendeskEvent, metric: Metric, settings: Settings) -> Ti
         occurred_at=event.time,
         event_id=event.id,
         settings=settings,
-        opened_by_smsdesk=(event.detail.external_id or "").startswith(CONVERSATION_PREFIX),
+        opened_by_smsdesk=names_a_conversation(event.detail.external_id),
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from core.conversation import WORKFLOW_ID_PREFIX
+from core.conversation import names_a_conversation
 from core.messages import AgentComment, TicketStatusChanged
 from infra import db
 from webhooks.context import Receiver, receiver
@@ -63,7 +63,7 @@ async def zendesk_event(
         return answered or {"status": "ignored", "reason": payload.why_not_texted}
     link = await context.in_thread(db.ticket_link, context.engine, ticket_id=event.detail.id)
     external_id = event.detail.external_id or ""
-    if link is None and not external_id.startswith(WORKFLOW_ID_PREFIX):
+    if link is None and not names_a_conversation(external_id):
         return answered or {"status": "ignored", "reason": "not an SMS conversation ticket"}
     if link is None:
         # smsdesk made this ticket (its external_id is the conversation), but the link row is
