@@ -28,7 +28,6 @@ from clients.klaviyo import KlaviyoClient
 from clients.zendesk import ZendeskClient, ZendeskTicketDetails, ZendeskUser
 from core.conversation import SMS_EXTERNAL_ID_PREFIX, names_a_conversation
 from core.phone import InvalidPhoneNumber, to_e164
-from core.tables import TicketLink
 from core.ticket_metrics import Metric
 from infra import db
 
@@ -118,16 +117,17 @@ class MetricsActivities:
         """The ticket as smsdesk's own create left it, with its requester's contact: no
         Zendesk request. None when smsdesk did not open it, or when the create response holds
         names only Zendesk can give (an assignee, a group, filled custom fields)."""
-        link = await asyncio.to_thread(db.ticket_link, self._engine, ticket_id=request.ticket_id)
+        snapshot = await asyncio.to_thread(self._opened_by_smsdesk, request)
+        return KnownTicket(snapshot=snapshot)
+
+    def _opened_by_smsdesk(self, request: TicketLookup) -> TicketSnapshot | None:
+        # Both reads in one thread hop: this runs for every ticket opened.
+        link = db.ticket_link(self._engine, ticket_id=request.ticket_id)
         if link is None and request.awaits_record:
             raise ApplicationError(
                 f"ticket {request.ticket_id}: smsdesk opened it but has not recorded it yet",
                 type="NotRecordedYet",
             )
-        snapshot = await asyncio.to_thread(self._opened_by_smsdesk, link)
-        return KnownTicket(snapshot=snapshot)
-
-    def _opened_by_smsdesk(self, link: TicketLink | None) -> TicketSnapshot | None:
         if link is None or link.opened_as is None:
             return None
         ticket = ZendeskTicketDetails.model_validate_json(link.opened_as)
