@@ -346,20 +346,26 @@ class ZendeskActivities:
     @activity.defn
     async def transition_ticket(self, request: TransitionInput) -> TicketResult:
         """The timers' move (auto-close, inactivity): Zendesk's current status is read first,
-        so a ticket that an agent reopened or closed meanwhile is left alone."""
+        so a ticket that an agent reopened or closed meanwhile is left alone.
+
+        The read and the update take their budget slots together: a read whose update then
+        found no slot would be sent again with every retry, spending the account's budget on
+        reads while it binds. The update's slot is wasted only when the ticket has moved.
+        """
         with retry_decisions():
-            ticket = await self._zendesk.get_ticket(request.ticket_id)
-            if TicketStatus(ticket.status) not in request.when:
-                return _result(ticket)
-            update: dict[str, Any] = {"status": request.to_status.value}
-            if request.note:
-                update["comment"] = {"body": request.note, "public": False}
-            try:
-                ticket = await self._zendesk.update_ticket(request.ticket_id, update)
-            except Unprocessable as exc:
-                if _closed_refusal(exc):
-                    return TicketResult(ticket_id=request.ticket_id, status=TicketStatus.CLOSED)
-                raise
+            async with self._zendesk.read_then_update():
+                ticket = await self._zendesk.get_ticket(request.ticket_id)
+                if TicketStatus(ticket.status) not in request.when:
+                    return _result(ticket)
+                update: dict[str, Any] = {"status": request.to_status.value}
+                if request.note:
+                    update["comment"] = {"body": request.note, "public": False}
+                try:
+                    ticket = await self._zendesk.update_ticket(request.ticket_id, update)
+                except Unprocessable as exc:
+                    if _closed_refusal(exc):
+                        return TicketResult(ticket_id=request.ticket_id, status=TicketStatus.CLOSED)
+                    raise
         return _result(ticket)
 
     @activity.defn

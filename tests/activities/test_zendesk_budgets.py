@@ -20,10 +20,12 @@ from activities.zendesk import (
     CustomerCommentInput,
     CustomerText,
     OpenTicketInput,
+    TransitionInput,
     ZendeskActivities,
 )
 from clients.zendesk import ZendeskClient
 from clients.zendesk_budget import Budget, SharedBudgets
+from core.messages import TicketStatus
 from sandbox.faults import FaultSpec
 from sandbox.zendesk import create_zendesk_app
 
@@ -168,6 +170,33 @@ async def test_a_retried_comment_with_no_slot_for_its_write_does_not_spend_one_o
     # And the slot the check would have had is still free: a lone read gets it at once.
     await tight.get_ticket(rig.ticket_id)
     assert len(log) == before + 1
+
+
+async def test_a_timers_move_with_no_slot_for_its_update_does_not_spend_one_on_its_read(
+    sandbox: tuple[FastAPI, httpx.AsyncClient], engine: Engine
+) -> None:
+    """Auto-close reads the ticket's status, then updates it. Each retry of a move whose
+    update found no slot would read again, spending the binding account budget on reads."""
+    app, http = sandbox
+    rig = await make_rig(app, http, engine, update=100_000)
+    tight = ZendeskActivities(client_on(http, engine, update=100_000, account=2), engine)
+    solve = TransitionInput(
+        ticket_id=rig.ticket_id,
+        when=[TicketStatus.NEW, TicketStatus.OPEN],
+        to_status=TicketStatus.SOLVED,
+    )
+    log = app.state.sandbox.request_log
+    before = len(log)
+    with pytest.raises(ApplicationError) as waiting:
+        await attempt(1).run(tight.transition_ticket, solve)
+    assert waiting.value.type == "BudgetWait" and not waiting.value.non_retryable
+    assert len(log) == before  # neither the read nor the update was sent
+
+    # With room for both, the move is made.
+    roomy = ZendeskActivities(client_on(http, engine, update=100_000), engine)
+    moved = await attempt(2).run(roomy.transition_ticket, solve)
+    assert moved.status == TicketStatus.SOLVED
+    assert [r["method"] for r in list(log)[before:]] == ["GET", "PUT"]
 
 
 async def test_a_retry_after_attempts_that_never_reached_zendesk_writes_without_a_check(
