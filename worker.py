@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.process import configure_logging
+from core.process import configure_logging, watch_garbage_collections
 from core.settings import get_settings
 from service.worker import serve
 
@@ -23,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dev", action="store_true", help="run the whole embedded stack")
     parser.add_argument("--state-dir", default=".smsdesk", help="where --dev keeps its files")
     args = parser.parse_args(argv)
+    watch_garbage_collections()
     if args.dev:
         from devstack.dev import run_dev_stack
 

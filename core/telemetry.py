@@ -10,7 +10,7 @@ imports no Temporal, so the API clients that count their calls here stay free of
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS = Counter(
     "smsdesk_events_total",
@@ -66,6 +66,13 @@ REPAIRS = Counter(
     "smsdesk_reconciler_repairs_total",
     "What the reconciler found missing and handed over",
     ["kind"],
+)
+GC_PAUSES = Histogram(
+    "smsdesk_gc_pause_seconds",
+    "How long each garbage collection stopped the process, by generation (2: a full pass, "
+    "which walks every object the process holds)",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 
 

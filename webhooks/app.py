@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 import migrations
-from core.process import configure_logging, freeze_start_up_objects
+from core.process import configure_logging, freeze_start_up_objects, watch_garbage_collections
 from core.settings import Settings, get_settings
 from core.telemetry import (
     INTAKE_BACKLOG,
@@ -69,6 +69,7 @@ def create_app(
         deployed = settings is None
         if deployed:
             configure_logging(config.log_level)
+            watch_garbage_collections()
         database = engine
         if database is None:
             database = make_engine(config.database_url)

@@ -1,5 +1,6 @@
 """LOG_LEVEL reaches the root logger; per-request library lines only show at DEBUG; start-up
-objects leave the collector's full passes, start-up garbage is freed first."""
+objects leave the collector's full passes, start-up garbage is freed first; collections are
+timed, and long ones logged."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ import weakref
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client import REGISTRY
 
-from core.process import CHATTY_LOGGERS, configure_logging, freeze_start_up_objects
+from core.process import (
+    CHATTY_LOGGERS,
+    configure_logging,
+    freeze_start_up_objects,
+    watch_garbage_collections,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +66,36 @@ def test_start_up_objects_are_frozen_and_start_up_garbage_is_freed() -> None:
 
     assert freed() is None
     assert gc.get_freeze_count() >= before + len(kept)
+
+
+def _full_passes(sample: str) -> float:
+    value = REGISTRY.get_sample_value(f"smsdesk_gc_pause_seconds_{sample}", {"generation": "2"})
+    return value or 0.0
+
+
+@pytest.fixture
+def _watched() -> Iterator[None]:
+    before = list(gc.callbacks)
+    yield
+    gc.callbacks[:] = before  # the test runner's own collections are not timed
+
+
+@pytest.mark.usefixtures("_watched")
+def test_each_collection_is_timed_once_and_a_long_one_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    watch_garbage_collections(long_pause=0.0)  # every pass counts as long here
+    watch_garbage_collections(long_pause=0.0)  # a second call adds no second timer
+    before = _full_passes("count")
+    with caplog.at_level(logging.WARNING, logger="smsdesk.process"):
+        gc.collect(2)
+    assert _full_passes("count") == before + 1
+    assert _full_passes("sum") > 0
+    [line] = [r.getMessage() for r in caplog.records if r.name == "smsdesk.process"]
+    assert line.startswith("garbage collection (generation 2) stopped the process for ")
+
+    caplog.clear()
+    watch_garbage_collections(long_pause=60.0)
+    with caplog.at_level(logging.WARNING, logger="smsdesk.process"):
+        gc.collect(2)
+    assert not [r for r in caplog.records if r.name == "smsdesk.process"]
