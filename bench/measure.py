@@ -73,6 +73,8 @@ class Phase:
     other_cpu_share: float
     wall_seconds: float
     memory_mb: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Texts that more than one write named (a duplicate comment): 0 when exactly once holds.
+    written_twice: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +98,12 @@ class Observer:
         response.raise_for_status()
         payload = response.json()
         return payload["receipts"], Counter(payload["statuses"])
+
+    async def written_twice(self, sids: set[str]) -> int:
+        """How many of `sids` more than one write named: duplicate comments."""
+        response = await self.http.get(self.cluster.url("zendesk", "/_sandbox/receipts"))
+        response.raise_for_status()
+        return len(sids & set(response.json()["repeated"]))
 
     async def until_written(
         self, sids: set[str], *, stall_seconds: float = STALL_SECONDS
@@ -209,6 +217,7 @@ async def run_phase(
     accepted = load.accepted
     receipts = await observer.until_written({o.text.sid for o in accepted})
     after_stats = await observer.until_quiet()
+    written_twice = await observer.written_twice({o.text.sid for o in accepted})
     _, after_statuses = await observer.receipts()
     wall = time.monotonic() - load.started
     after_cpu = cpu(cluster)
@@ -248,6 +257,7 @@ async def run_phase(
         ),
         wall_seconds=round(wall, 1),
         memory_mb=memory_mb(cluster),
+        written_twice=written_twice,
     )
 
 

@@ -142,8 +142,8 @@ def storm_table(storm: dict[str, Any]) -> str:
     webhook = storm["webhook_ms"] or {}
     use = storm["binding_budget_use_while_backlog"]
     lines = [
-        f"texts offered / accepted / in Zendesk: {storm['texts']} / {storm['accepted']} / "
-        f"{storm['written']}",
+        f"texts offered / accepted / in Zendesk / written twice: {storm['texts']} / "
+        f"{storm['accepted']} / {storm['written']} / {storm.get('written_twice', '-')}",
         f"webhook p50 {webhook.get('p50')} ms, p99 {webhook.get('p99')} ms, max "
         f"{webhook.get('max')} ms (target p99 <= 250, max <= 2000); non-2xx "
         f"{storm['webhook_non_2xx'] or 'none'}",

@@ -185,12 +185,15 @@ async def run_storm(cluster: Cluster, plan: StormPlan) -> dict[str, Any]:
         load = await offer(texts, rate=plan.rate, outcomes=progress.outcomes)
         accepted = {o.text.sid for o in load.accepted}
         receipts = await observer.until_written(accepted, stall_seconds=STALL_SECONDS)
+        # Counted when the last text landed: a duplicate of an earlier one had the drain to show.
+        written_twice = await observer.written_twice(accepted)
         sampler.cancel()
         await asyncio.gather(sampler, return_exceptions=True)
         log = (await http.get(cluster.url("zendesk", "/_sandbox/requests"))).json()["requests"]
     timeline = [asdict(sample) for sample in samples]
     return _report(plan, load.outcomes, receipts, log, wall_start, progress.started, timeline) | {
-        "memory_mb": memory_mb(cluster)
+        "written_twice": written_twice,
+        "memory_mb": memory_mb(cluster),
     }
 
 

@@ -9,7 +9,11 @@ MessageSid is in every comment smsdesk writes for it), and counts every API answ
 
     app = ReceiptLog(create_zendesk_app(...))
 
-`GET /_sandbox/receipts` answers `{"receipts": {id: t}, "statuses": {"201": n}}`, plus
+It also counts the successful writes that name each id, so a text written twice (a duplicate
+comment) shows.
+
+`GET /_sandbox/receipts` answers `{"receipts": {id: t}, "repeated": {id: writes},
+"statuses": {"201": n}}` (`repeated`: the ids more than one write named), plus
 `"answers": [[t, status], ...]` (every API answer, in order) with `?answers=1`;
 `DELETE /_sandbox/receipts` forgets all of it.
 """
@@ -42,6 +46,7 @@ class ReceiptLog:
         self.write_methods = write_methods
         self.api_prefix = api_prefix
         self.receipts: dict[str, float] = {}
+        self.writes: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.answers: list[tuple[float, int]] = []
 
@@ -76,17 +81,21 @@ class ReceiptLog:
         self.statuses[status] += 1
         self.answers.append((answered_at, status))
         if scope["method"] in self.write_methods and 200 <= status < 300:
-            for found in self.pattern.findall(bytes(body)):
-                self.receipts.setdefault(found.decode(), answered_at)
+            # Once per write, however often its body names the id.
+            for found in {match.decode() for match in self.pattern.findall(bytes(body))}:
+                self.receipts.setdefault(found, answered_at)
+                self.writes[found] += 1
 
     async def _control(self, scope: Scope, send: Send) -> None:
         if scope["method"] == "DELETE":
             self.receipts.clear()
+            self.writes.clear()
             self.statuses.clear()
             self.answers.clear()
         payload: dict[str, object] = {
             "clock": "monotonic",
             "receipts": self.receipts,
+            "repeated": {found: count for found, count in self.writes.items() if count > 1},
             "statuses": {str(code): count for code, count in sorted(self.statuses.items())},
         }
         if b"answers=1" in scope.get("query_string", b""):
